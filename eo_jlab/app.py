@@ -1,0 +1,153 @@
+"""``EOJLabApp``: the jupyter-server extension, its ``EOJLab`` configuration and handler table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from pydantic import ValidationError
+from traitlets import Float, Int, List, TraitError, Unicode, validate
+from traitlets.config import Configurable
+
+from . import __version__, handlers
+from .endpoints import EndpointRegistry
+from .models import CatalogueEndpoint, ProcessingEndpoint, describe_validation_error
+from .net import HostPolicy, HostRule, HttpClient
+
+
+class EOJLab(Configurable):
+    """Operator configuration of eo_jlab (``c.EOJLab.*``). See docs/configuration.md."""
+
+    catalogues = List(
+        help="""Data catalogues shown in the Search section: a list of
+        {"id", "title", "protocol": "stac"|"opensearch"|"csw"|"static", "url", "auth"?}.
+        For opensearch the url is the description document; for static, a path or URL of a
+        STAC catalog.json.""",
+    ).tag(config=True)
+
+    processing = List(
+        help="""Processing services shown in the Processes section: a list of
+        {"id", "title", "protocol": "wps"|"ogcapi"|"sandbox", "url", "auth"?}.""",
+    ).tag(config=True)
+
+    allowed_hosts = List(
+        Unicode(),
+        help="""Extra hosts the server may fetch from besides the configured endpoints (status
+        documents, result links, assets): "host", "host:port", "*.domain.tld". Link-local and
+        cloud metadata addresses are refused whatever this says.""",
+    ).tag(config=True)
+
+    request_timeout = Float(
+        30.0, help="Seconds one upstream request may take, from connecting to its last byte."
+    ).tag(config=True)
+
+    max_response_bytes = Int(
+        50_000_000, help="Largest upstream answer eo_jlab reads, in bytes; larger ones are refused."
+    ).tag(config=True)
+
+    shared_root = Unicode(
+        "",
+        help="""Folder of the local share store (single-user servers and the demo). Empty:
+        sharing is off unless share_service_url is set.""",
+    ).tag(config=True)
+
+    share_service_url = Unicode(
+        "",
+        help="""URL of the eo-jlab share service registered with JupyterHub (hub mode). When set,
+        it takes precedence over shared_root.""",
+    ).tag(config=True)
+
+    sandbox_dir = Unicode(
+        "", help="Folder of the user's PyWPS process files served by the local sandbox."
+    ).tag(config=True)
+
+    @validate("catalogues")
+    def _valid_catalogues(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        return _validated(proposal["value"], CatalogueEndpoint, "catalogues")
+
+    @validate("processing")
+    def _valid_processing(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        return _validated(proposal["value"], ProcessingEndpoint, "processing")
+
+    @validate("allowed_hosts")
+    def _valid_hosts(self, proposal: dict[str, Any]) -> list[str]:
+        for entry in proposal["value"]:
+            try:
+                HostRule.parse(entry)
+            except ValueError as exc:
+                raise TraitError(f"EOJLab.allowed_hosts: {exc}") from None
+        return proposal["value"]
+
+    @validate("request_timeout")
+    def _valid_timeout(self, proposal: dict[str, Any]) -> float:
+        if not 0 < proposal["value"] <= 3600:
+            raise TraitError("EOJLab.request_timeout must be between 0 and 3600 seconds")
+        return proposal["value"]
+
+    @validate("max_response_bytes")
+    def _valid_max_bytes(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] < 1024:
+            raise TraitError("EOJLab.max_response_bytes must be at least 1024")
+        return proposal["value"]
+
+    @property
+    def sharing(self) -> dict[str, Any]:
+        if self.share_service_url:
+            return {"enabled": True, "mode": "hub"}
+        return {"enabled": bool(self.shared_root), "mode": "local"}
+
+
+def _validated(value: list, model: type, trait: str) -> list[dict[str, Any]]:
+    out = []
+    for index, entry in enumerate(value):
+        try:
+            out.append(model.model_validate(entry).model_dump(exclude_none=True))
+        except ValidationError as exc:
+            raise TraitError(f"EOJLab.{trait}[{index}]: {describe_validation_error(exc)}") from None
+    ids = [e["id"] for e in out]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise TraitError(f"EOJLab.{trait}: endpoint ids must be unique, {dupes} repeat")
+    return out
+
+
+class Services:
+    """What handlers use: built once per server from the configuration."""
+
+    def __init__(self, config: EOJLab):
+        self.config = config
+        self.endpoints = EndpointRegistry(
+            [CatalogueEndpoint.model_validate(e) for e in config.catalogues],
+            [ProcessingEndpoint.model_validate(e) for e in config.processing],
+            sandbox_dir=config.sandbox_dir,
+        )
+        self.http = HttpClient(
+            HostPolicy(self.endpoints.all(), config.allowed_hosts),
+            timeout=config.request_timeout,
+            max_bytes=config.max_response_bytes,
+            endpoints=self.endpoints.all(),
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+class EOJLabApp(ExtensionApp):
+    """The eo_jlab server extension."""
+
+    name = "eo_jlab"
+    version = __version__
+    description = "Earth Observation catalogues, processing services and sharing for JupyterLab"
+    load_other_extensions = True
+    classes = [EOJLab]
+    handlers = handlers.HANDLERS
+
+    def initialize_settings(self) -> None:
+        config = EOJLab(parent=self)
+        self.services = Services(config)
+        self.settings.update({"eo_jlab_services": self.services})
+        endpoints = ", ".join(f"{e.id} ({e.protocol})" for e in self.services.endpoints.all())
+        self.log.info("eo_jlab %s: endpoints: %s", __version__, endpoints or "none configured")
+
+    async def stop_extension(self) -> None:
+        await self.services.close()

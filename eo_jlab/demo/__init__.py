@@ -1,0 +1,67 @@
+"""The embedded demo: a workspace folder and the configuration that points eo_jlab at it.
+
+``eo-jlab demo`` calls ``write_demo`` and starts JupyterLab with the folder's
+``.jupyter`` directory on ``JUPYTER_CONFIG_PATH``. Everything here works with no network:
+JupyterLab's news and update checks are off and every service the demo configures runs
+on this machine. The catalogue, processing and sharing features add their embedded
+services to ``demo_config``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+WELCOME = """# eo_jlab demo workspace
+
+This folder is the workspace of the eo_jlab demo (`make demo`). Open the Earth
+Observation panel (the globe icon in the left sidebar): it lists the catalogues and
+processing services configured in `.jupyter/jupyter_server_config.json`, and shows
+whether each one answers.
+
+See docs/configuration.md for every `c.EOJLab` setting.
+"""
+
+
+def demo_config(workspace: Path) -> dict[str, Any]:
+    """The Jupyter configuration of the demo (written as JSON)."""
+    config: dict[str, Any] = {
+        "ServerApp": {
+            "root_dir": str(workspace),
+            "open_browser": False,
+            "jpserver_extensions": {"eo_jlab": True},
+        },
+        # Offline: no news feed, no update check.
+        "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},
+        "EOJLab": {
+            "catalogues": [],
+            "processing": [],
+            "request_timeout": 20.0,
+        },
+    }
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        config["ServerApp"]["allow_root"] = True
+    return config
+
+
+def write_demo(workspace: Path) -> Path:
+    """Create (or refresh) the demo workspace; return its Jupyter config directory."""
+    workspace = workspace.resolve()
+    config_dir = workspace / ".jupyter"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(
+        config_dir / "jupyter_server_config.json",
+        json.dumps(demo_config(workspace), indent=2) + "\n",
+    )
+    welcome = workspace / "README.md"
+    if not welcome.exists():
+        _write_atomic(welcome, WELCOME)
+    return config_dir
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,163 @@
+"""Thin REST handlers: parse the request, call one service, map domain errors to HTTP.
+
+Every route lives in ``HANDLERS``; every verb is ``@tornado.web.authenticated`` so an
+unauthenticated request gets a 403 JSON body (a test walks this table).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import tornado
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from pydantic import BaseModel, ValidationError
+
+from .errors import BadRequest, EOJLabError
+from .models import describe_validation_error
+
+if TYPE_CHECKING:
+    from .app import Services
+
+ID = r"(?P<endpoint_id>[^/]+)"
+
+
+class EOJLabHandler(ExtensionHandlerMixin, APIHandler):
+    """Base handler: contract error bodies and JSON helpers."""
+
+    @property
+    def services(self) -> Services:
+        return self.settings["eo_jlab_services"]
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        if isinstance(data, BaseModel):
+            data = data.model_dump(mode="json")
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+    def parse_body(self, model: type[BaseModel]) -> Any:
+        try:
+            raw = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise BadRequest("The request body is not valid JSON.") from None
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise BadRequest(f"Invalid request: {describe_validation_error(exc)}.") from None
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, EOJLabError):
+            # An expected outcome (bad input, upstream down): one log line, no traceback.
+            self.log.warning(
+                "eo_jlab %s %s -> %s: %s",
+                self.request.method,
+                self.request.path,
+                e.status,
+                e.message,
+            )
+            if not self._finished:
+                self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, EOJLabError):
+            body = exc.to_json()
+        elif isinstance(exc, tornado.web.HTTPError):
+            body = {"error": self._http_error_sentence(exc), "details": {}}
+        elif exc is not None:
+            body = {
+                "error": "eo-jlab hit an internal error; the server log has the details.",
+                "details": {},
+            }
+        else:
+            body = {"error": self._reason or "Error", "details": {}}
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def _http_error_sentence(self, exc: tornado.web.HTTPError) -> str:
+        message = exc.log_message % exc.args if exc.log_message and exc.args else exc.log_message
+        if exc.status_code == 403:
+            if not getattr(self, "_jupyter_current_user", None):
+                return "Authentication is required: log in to Jupyter or send a token."
+            if message and "xsrf" in message.lower():
+                return "The request lacks a valid XSRF token."
+        return message or exc.reason or self._reason or "Error"
+
+
+class ConfigHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        user = self.current_user
+        name = getattr(user, "username", None) or getattr(user, "name", None) or str(user)
+        endpoints = self.services.endpoints
+        self.write_json(
+            {
+                "user": {"name": name},
+                "catalogues": [e.public() for e in endpoints.catalogues],
+                "processing": [e.public() for e in endpoints.processing],
+                "sharing": self.services.config.sharing,
+            }
+        )
+
+
+class CataloguesHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.write_json({"catalogues": [e.public() for e in self.services.endpoints.catalogues]})
+
+
+class ProcessingServicesHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.write_json({"services": [e.public() for e in self.services.endpoints.processing]})
+
+
+class EndpointProbeHandler(EOJLabHandler):
+    """``GET endpoints/{id}/probe``: is this configured service answering, and what is it called."""
+
+    @tornado.web.authenticated
+    async def get(self, endpoint_id: str) -> None:
+        result = await self.services.endpoints.probe(endpoint_id, self.services.http)
+        self.write_json(result)
+
+
+class UnknownRouteHandler(EOJLabHandler):
+    """Any other path under eo-jlab/: a contract-shaped 404 instead of an HTML page."""
+
+    def _not_found(self, *args: Any) -> None:
+        self.write_json(
+            {"error": f"There is no eo-jlab route {self.request.path!r}.", "details": {}}, 404
+        )
+
+    @tornado.web.authenticated
+    def get(self, *args: Any) -> None:
+        self._not_found()
+
+    @tornado.web.authenticated
+    def post(self, *args: Any) -> None:
+        self._not_found()
+
+    @tornado.web.authenticated
+    def put(self, *args: Any) -> None:
+        self._not_found()
+
+    @tornado.web.authenticated
+    def patch(self, *args: Any) -> None:
+        self._not_found()
+
+    @tornado.web.authenticated
+    def delete(self, *args: Any) -> None:
+        self._not_found()
+
+
+# (pattern under base_url, handler). Keep UnknownRouteHandler last.
+HANDLERS = [
+    (r"/eo-jlab/config", ConfigHandler),
+    (r"/eo-jlab/catalogues", CataloguesHandler),
+    (r"/eo-jlab/processing", ProcessingServicesHandler),
+    (rf"/eo-jlab/endpoints/{ID}/probe", EndpointProbeHandler),
+    (r"/eo-jlab/(.*)", UnknownRouteHandler),
+]

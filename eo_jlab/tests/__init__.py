@@ -1,1 +1,0 @@
-"""Python unit tests for eo_jlab."""

@@ -1,0 +1,47 @@
+"""Shared fixtures: a Jupyter server with eo_jlab (pytest-jupyter) and a loopback upstream."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .upstream import Upstream
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+@pytest.fixture
+def upstream():
+    server = Upstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def eo_config(upstream) -> dict:
+    """``c.EOJLab`` for a test; override this fixture in a module to change it."""
+    return {"catalogues": [{"id": "stac", "protocol": "stac", "url": upstream.url("/stac")}]}
+
+
+@pytest.fixture
+def jp_server_config(eo_config):
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"eo_jlab": True},
+            # Test against a server which requires authentication on all endpoints
+            "allow_unauthenticated_access": False,
+        },
+        "EOJLab": eo_config,
+    }
+
+
+@pytest.fixture
+def eo_get(jp_fetch):
+    """GET an eo-jlab route; return (status, JSON body) whatever the status."""
+
+    async def get(*path: str, **kwargs):
+        response = await jp_fetch("eo-jlab", *path, raise_error=False, **kwargs)
+        return response.code, json.loads(response.body)
+
+    return get
