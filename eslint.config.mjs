@@ -10,6 +10,8 @@ export default defineConfig([
     ignores: [
       'node_modules',
       'dist',
+      'build',
+      'eo-jlab-demo',
       'coverage',
       '**/*.js',
       '**/*.d.ts',

@@ -24,5 +24,10 @@ module.exports = {
   ],
   coverageReporters: ['lcov', 'text'],
   testRegex: 'src/.*/.*.spec.ts[x]?$',
+  modulePathIgnorePatterns: [
+    '<rootDir>/.venv',
+    '<rootDir>/eo_jlab/labextension',
+    '<rootDir>/ui-tests'
+  ],
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
 };

@@ -31,27 +31,35 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument(
         "--ip", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
+    demo.add_argument(
+        "--token",
+        default=None,
+        help="access token (default: a new random one; '' turns token auth off, for "
+        "browser tests on loopback only)",
+    )
     args, extra = parser.parse_known_args(argv)
     if extra and extra[0] == "--":
         extra = extra[1:]
     if args.command == "demo":
-        return run_demo(Path(args.workspace), args.ip, args.port, extra)
+        return run_demo(Path(args.workspace), args.ip, args.port, args.token, extra)
     return 2
 
 
-def run_demo(workspace: Path, ip: str, port: int, extra: list[str]) -> int:
+def run_demo(workspace: Path, ip: str, port: int, token: str | None, extra: list[str]) -> int:
     from .demo import write_demo
 
     config_dir = write_demo(workspace)
-    token = secrets.token_hex(24)
+    if token is None:
+        token = secrets.token_hex(24)
     env = dict(os.environ)
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
         p for p in (str(config_dir), env.get("JUPYTER_CONFIG_PATH", "")) if p
     )
     host = f"[{ip}]" if ":" in ip else ip
+    query = f"?token={token}" if token else ""
     print(
         f"eo-jlab demo: workspace {workspace.resolve()}\n"
-        f"eo-jlab demo: open http://{host}:{port}/lab?token={token}\n",
+        f"eo-jlab demo: open http://{host}:{port}/lab{query}\n",
         flush=True,
     )
     jupyter = shutil.which("jupyter-lab", path=str(Path(sys.executable).parent)) or "jupyter-lab"

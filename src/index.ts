@@ -1,43 +1,65 @@
 import {
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-
+import { ICommandPalette } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
-import { requestAPI } from './request';
+import { COMMAND_IDS, addCommands } from './commands';
+import { EOJLabModel } from './models/config';
+import { IEOJLabModel, PLUGIN_ID } from './tokens';
+// The sidebar is added to the shell during activation, so it is needed at once.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { createSidebar } from './widgets/sidebar';
 
 /**
- * Initialization data for the eo_jlab extension.
+ * The eo_jlab sidebar: configured catalogues and processing services, jobs and shares.
  */
-const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'eo_jlab:plugin',
-  description: 'Earth Observation platform tools for JupyterLab: catalogue search, processing services, job monitoring and workspace sharing.',
+const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
+  id: PLUGIN_ID,
+  description:
+    'Earth Observation catalogues, processing services, jobs and sharing in JupyterLab.',
   autoStart: true,
-  optional: [ISettingRegistry],
-  activate: (app: JupyterFrontEnd, settingRegistry: ISettingRegistry | null) => {
-    console.log('JupyterLab extension eo_jlab is activated!');
+  provides: IEOJLabModel,
+  optional: [ITranslator, ISettingRegistry, ILayoutRestorer, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    translator: ITranslator | null,
+    settingRegistry: ISettingRegistry | null,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null
+  ): IEOJLabModel => {
+    translator = translator ?? nullTranslator;
+    const trans = translator.load('eo_jlab');
+    const model = new EOJLabModel();
+    const sidebar = createSidebar(model, translator);
+    app.shell.add(sidebar, 'left', { rank: 850 });
+    restorer?.add(sidebar, sidebar.id);
+    addCommands(app, model, sidebar, trans, palette);
 
+    const start = (): void => void model.refresh();
     if (settingRegistry) {
       settingRegistry
-        .load(plugin.id)
+        .load(PLUGIN_ID)
         .then(settings => {
-          console.log('eo_jlab settings loaded:', settings.composite);
+          const apply = (): void => {
+            model.probeEndpoints = settings.get('probeEndpoints')
+              .composite as boolean;
+          };
+          apply();
+          settings.changed.connect(apply);
         })
-        .catch(reason => {
-          console.error('Failed to load settings for eo_jlab.', reason);
-        });
+        .catch(reason =>
+          console.error('eo_jlab: could not load its settings.', reason)
+        )
+        .finally(start);
+    } else {
+      start();
     }
-
-    requestAPI<any>('hello', app.serviceManager.serverSettings)
-      .then(data => {
-        console.log(data);
-      })
-      .catch(reason => {
-        console.error(
-          `The eo_jlab server extension appears to be missing.\n${reason}`
-        );
-      });
+    console.debug(`eo_jlab activated; commands: ${Object.values(COMMAND_IDS)}`);
+    return model;
   }
 };
 

@@ -1,12 +1,40 @@
-"""Server configuration for integration tests.
+"""Server configuration for the Galata tests, loaded on top of `eo-jlab demo`.
 
-!! Never use this configuration in production because it
-opens the server to the world and provide access to JupyterLab
-JavaScript objects through the global window variable.
+!! Never use this configuration in production: it turns off authentication and exposes
+JupyterLab's JavaScript objects through the global window variable.
 """
+
+import os
+import socket
+from pathlib import Path
+
 from jupyterlab.galata import configure_jupyter_server
 
-configure_jupyter_server(c)
+configure_jupyter_server(c)  # noqa: F821
+c.ServerApp.allow_root = True  # noqa: F821
 
-# Uncomment to set server log level to debug level
-# c.ServerApp.log_level = "DEBUG"
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Two endpoints besides the demo's own: one that answers (a local static catalogue) and
+# one that does not (nothing listens there), so the sidebar shows both health states.
+if os.environ.get("EO_JLAB_GALATA_ENDPOINTS", "1") == "1":
+    here = Path(__file__).parent
+    c.EOJLab.catalogues = [  # noqa: F821
+        {
+            "id": "fixture",
+            "title": "Fixture catalogue",
+            "protocol": "static",
+            "url": str(here / "fixtures" / "catalog.json"),
+        },
+        {
+            "id": "offline",
+            "title": "Unreachable STAC <b>API</b>",
+            "protocol": "stac",
+            "url": f"http://127.0.0.1:{_closed_port()}/stac",
+        },
+    ]

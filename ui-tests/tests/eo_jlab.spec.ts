@@ -1,21 +1,101 @@
-import { expect, test } from '@jupyterlab/galata';
+import { expect, galata, test } from '@jupyterlab/galata';
 
-/**
- * Don't load JupyterLab webpage before running the tests.
- * This is required to ensure we capture all log messages.
- */
-test.use({ autoGoto: false });
+const SIDEBAR = 'jp-EOJLab-sidebar';
+const SHOTS = 'screenshots';
 
-test('should emit an activation console message', async ({ page }) => {
-  const logs: string[] = [];
+test.describe('Earth Observation sidebar (eo-jlab demo)', () => {
+  test('opens with its four sections and the health of each endpoint', async ({
+    page
+  }) => {
+    const errors: string[] = [];
+    page.on('console', message => {
+      if (
+        message.type() === 'error' &&
+        /eo_jlab|eo-jlab/.test(message.text())
+      ) {
+        errors.push(message.text());
+      }
+    });
 
-  page.on('console', message => {
-    logs.push(message.text());
+    await page.sidebar.openTab(SIDEBAR);
+    const panel = page.locator(`#${SIDEBAR}`);
+    await expect(panel).toBeVisible();
+    for (const title of ['Search', 'Processes', 'Jobs', 'Shared']) {
+      await expect(
+        panel.locator('.jp-AccordionPanel-title', { hasText: title })
+      ).toBeVisible();
+    }
+
+    // The static fixture answers; nothing listens behind the second endpoint.
+    const fixture = panel.locator('[data-endpoint-id="fixture"]');
+    const offline = panel.locator('[data-endpoint-id="offline"]');
+    await expect(fixture).toHaveAttribute('data-health', 'ok');
+    await expect(fixture.locator('.jp-EOJLab-health')).toHaveAttribute(
+      'title',
+      /Galata fixture catalogue/
+    );
+    await expect(offline).toHaveAttribute('data-health', 'error');
+    await expect(offline.locator('.jp-EOJLab-endpoint-error')).toContainText(
+      'connection refused'
+    );
+    // Endpoint texts are untrusted: markup shows as text, never as elements.
+    await expect(offline).toContainText('Unreachable STAC <b>API</b>');
+    expect(await offline.locator('b').count()).toBe(0);
+
+    await expect(panel).toContainText('No processing service is configured');
+    await expect(panel).toContainText('Sharing is off');
+
+    await page.screenshot({ path: `${SHOTS}/sidebar-light.png` });
+    expect(errors).toEqual([]);
   });
 
-  await page.goto();
+  test('follows the dark theme', async ({ page }) => {
+    await page.theme.setDarkTheme();
+    await page.sidebar.openTab(SIDEBAR);
+    const panel = page.locator(`#${SIDEBAR}`);
+    await expect(panel.locator('[data-endpoint-id="fixture"]')).toHaveAttribute(
+      'data-health',
+      'ok'
+    );
+    const background = await panel.evaluate(
+      element => getComputedStyle(element).backgroundColor
+    );
+    // Dark theme layout colours are dark: every RGB channel well below the middle.
+    const channels = (background.match(/\d+/g) ?? []).slice(0, 3).map(Number);
+    expect(channels).toHaveLength(3);
+    expect(Math.max(...channels)).toBeLessThan(100);
+    await page.screenshot({ path: `${SHOTS}/sidebar-dark.png` });
+    await page.theme.setLightTheme();
+  });
 
-  expect(
-    logs.filter(s => s === 'JupyterLab extension eo_jlab is activated!')
-  ).toHaveLength(1);
+  test('has command palette commands', async ({ page }) => {
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute(
+        'apputils:activate-command-palette'
+      );
+    });
+    const palette = page.locator('#command-palette');
+    await palette.locator('.lm-CommandPalette-input').fill('Earth Observation');
+    await expect(
+      palette.locator('.lm-CommandPalette-item', {
+        hasText: 'Open the Earth Observation panel'
+      })
+    ).toBeVisible();
+    await page.keyboard.press('Escape');
+
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('eo-jlab:open');
+    });
+    await expect(page.locator(`#${SIDEBAR}`)).toBeVisible();
+  });
+
+  test('stores its settings in the settings registry', async ({ page }) => {
+    const settings = await page.evaluate(async () => {
+      const registry = (window as any).galata.app.serviceManager.settings;
+      const plugin = await registry.fetch('eo_jlab:plugin');
+      return plugin.schema.properties;
+    });
+    expect(Object.keys(settings)).toContain('probeEndpoints');
+    void galata;
+  });
 });

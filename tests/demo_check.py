@@ -1,0 +1,94 @@
+"""Start `eo-jlab demo` and check what a person would see; print the findings as JSON.
+
+Run by tests/test_demo.py inside a network namespace with only loopback (``unshare -n``),
+so the demo is proved to work with no network at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, token: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"token {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def main(workspace: str) -> None:
+    if os.environ.get("EO_JLAB_SET_LO_UP"):
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    port = free_port()
+    eo_jlab = Path(sys.executable).with_name("eo-jlab")
+    demo = subprocess.Popen(
+        [str(eo_jlab), "demo", "--workspace", workspace, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    findings: dict = {"port": port}
+    output = []
+    try:
+        token = None
+        deadline = time.monotonic() + 90
+        while token is None and time.monotonic() < deadline:
+            line = demo.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            match = re.search(rf"open http://127\.0\.0\.1:{port}/lab\?token=(\w+)", line)
+            if match:
+                token = match.group(1)
+        findings["token_printed"] = token is not None
+        base = f"http://127.0.0.1:{port}"
+        while time.monotonic() < deadline:
+            try:
+                if get(f"{base}/api/status", token)[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        status, page = get(f"{base}/lab", token)
+        findings["lab_status"] = status
+        findings["labextension_listed"] = '"name": "eo_jlab"' in page or '"eo_jlab"' in page
+        status, body = get(f"{base}/eo-jlab/config", token)
+        findings["config_status"] = status
+        findings["config"] = json.loads(body) if status == 200 else body
+        findings["config_without_token"] = get(f"{base}/eo-jlab/config")[0]
+        findings["static_bundle"] = get(f"{base}/lab/extensions/eo_jlab/static/style.js", token)[0]
+    finally:
+        os.killpg(demo.pid, signal.SIGTERM)
+        try:
+            rest, _ = demo.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(demo.pid, signal.SIGKILL)
+            rest, _ = demo.communicate()
+        output.append(rest or "")
+    findings["log_tail"] = "".join(output)[-3000:]
+    print("FINDINGS " + json.dumps(findings))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

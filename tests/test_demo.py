@@ -1,0 +1,78 @@
+"""`eo-jlab demo` starts JupyterLab with the extension, offline (acceptance 2, server half).
+
+The Galata suite (ui-tests/) opens the sidebar of the same command in Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eo_jlab.cli import main as cli_main
+from eo_jlab.demo import write_demo
+
+HERE = Path(__file__).parent
+
+
+def _offline_prefix() -> list[str]:
+    """`unshare -n`: a network namespace with only loopback, when this machine allows it."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "-n", "true"], capture_output=True).returncode == 0:
+        return [unshare, "-n"]
+    return []
+
+
+def test_demo_serves_jupyterlab_with_the_extension_offline(tmp_path):
+    prefix = _offline_prefix()
+    if not prefix and os.environ.get("CI"):
+        pytest.fail("unshare -n is needed to prove the demo works offline")
+    env = {**os.environ, "EO_JLAB_SET_LO_UP": "1" if prefix else ""}
+    result = subprocess.run(
+        [*prefix, sys.executable, str(HERE / "demo_check.py"), str(tmp_path / "ws")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("FINDINGS ")]
+    assert lines, result.stdout + result.stderr
+    findings = json.loads(lines[-1].removeprefix("FINDINGS "))
+    log = findings["log_tail"]
+    assert findings["token_printed"], log
+    assert findings["lab_status"] == 200, log
+    assert findings["labextension_listed"], log
+    assert findings["static_bundle"] == 200, log
+    assert findings["config_status"] == 200, log
+    assert findings["config"]["sharing"] == {"enabled": False, "mode": "local"}
+    assert findings["config_without_token"] == 403
+    assert "eo_jlab" in log and "Traceback" not in log
+
+
+def test_demo_workspace_is_written_and_refreshed(tmp_path):
+    workspace = tmp_path / "demo"
+    config_dir = write_demo(workspace)
+    config = json.loads((config_dir / "jupyter_server_config.json").read_text())
+    assert config["ServerApp"]["root_dir"] == str(workspace.resolve())
+    assert config["ServerApp"]["open_browser"] is False
+    assert config["LabApp"]["news_url"] is None
+    assert "EOJLab" in config
+    (workspace / "README.md").write_text("my notes")
+    write_demo(workspace)  # again: the user's files stay, the config is rewritten whole
+    assert (workspace / "README.md").read_text() == "my notes"
+    assert not list(config_dir.glob(".*.tmp"))
+
+
+def test_cli_help_and_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli_main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("eo-jlab ")
+    with pytest.raises(SystemExit):
+        cli_main(["demo", "--help"])
+    assert "--workspace" in capsys.readouterr().out
