@@ -24,7 +24,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json tsconfig.json
 
-.PHONY: help install build demo test lint test-python test-js test-ui check-auth wheel bench clean
+.PHONY: help install build demo test lint test-python test-js test-ui check-auth check-idempotent wheel bench clean
 
 help:
 	@echo "make demo   - set up and start JupyterLab with the eo_jlab demo (offline)"
@@ -111,11 +111,18 @@ wheel: install
 	  || { tail -40 "$$src/wheel.log"; exit 1; }
 	$(PY) .ci/check_wheel.py dist/*.whl
 
-test: lint test-js test-python check-auth test-ui wheel
+# After a full set-up, nothing is left to redo: a second `make test` skips every set-up step.
+check-idempotent: install build
+	@$(MAKE) -q $(STAMPS)/debian $(STAMPS)/python $(STAMPS)/ui-tests $(STAMPS)/build \
+	  || { echo "set-up is not idempotent: a stamp is out of date right after set-up"; exit 1; }
+	@echo "set-up is idempotent: every stamp is up to date"
+
+test: check-idempotent lint test-js test-python check-auth test-ui wheel
 	@echo "make test: every suite passed"
 
 bench: install build
 	$(PY) bench/event_loop.py
+	$(PY) bench/setup_time.py
 
 clean:
 	rm -rf $(STAMPS) dist lib eo_jlab/labextension eo_jlab/_version.py tsconfig.tsbuildinfo \

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 import tornado
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from .errors import BadRequest, EOJLabError
-from .models import describe_validation_error
+from .errors import EOJLabError
 
 if TYPE_CHECKING:
     from .app import Services
@@ -35,16 +34,6 @@ class EOJLabHandler(ExtensionHandlerMixin, APIHandler):
             data = data.model_dump(mode="json")
         self.set_status(status)
         self.finish(json.dumps(data))
-
-    def parse_body(self, model: type[BaseModel]) -> Any:
-        try:
-            raw = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise BadRequest("The request body is not valid JSON.") from None
-        try:
-            return model.model_validate(raw)
-        except ValidationError as exc:
-            raise BadRequest(f"Invalid request: {describe_validation_error(exc)}.") from None
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, EOJLabError):

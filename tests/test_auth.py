@@ -17,6 +17,14 @@ from eo_jlab.handlers import HANDLERS
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
+@pytest.fixture
+def jp_server_config(eo_config):
+    # jupyter-server's default (unauthenticated access allowed unless a handler says
+    # otherwise): the 403s below come from eo_jlab's own decorators, not from a server-wide
+    # setting. The template's check_auth.py covers the strict setting.
+    return {"ServerApp": {"jpserver_extensions": {"eo_jlab": True}}, "EOJLab": eo_config}
+
+
 def _concrete(pattern: str) -> str:
     """A request path matching a route pattern: every group becomes a plain segment."""
     path = re.sub(r"\(\?P<\w+>[^)]*\)", "some-id", pattern)

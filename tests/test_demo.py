@@ -62,6 +62,8 @@ def test_demo_workspace_is_written_and_refreshed(tmp_path):
     assert config["ServerApp"]["open_browser"] is False
     assert config["LabApp"]["news_url"] is None
     assert "EOJLab" in config
+    page_config = json.loads((config_dir / "labconfig" / "page_config.json").read_text())
+    assert page_config["disabledExtensions"]["@jupyterlab/apputils-extension:announcements"]
     (workspace / "README.md").write_text("my notes")
     write_demo(workspace)  # again: the user's files stay, the config is rewritten whole
     assert (workspace / "README.md").read_text() == "my notes"

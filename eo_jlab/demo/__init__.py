@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
+
 WELCOME = """# eo_jlab demo workspace
 
 This folder is the workspace of the eo_jlab demo (`make demo`). Open the Earth
@@ -54,6 +56,13 @@ def write_demo(workspace: Path) -> Path:
     _write_atomic(
         config_dir / "jupyter_server_config.json",
         json.dumps(demo_config(workspace), indent=2) + "\n",
+    )
+    # Offline: no "get notified about Jupyter news?" prompt (it could never fetch anything).
+    labconfig = config_dir / "labconfig"
+    labconfig.mkdir(exist_ok=True)
+    _write_atomic(
+        labconfig / "page_config.json",
+        json.dumps({"disabledExtensions": {ANNOUNCEMENTS: True}}, indent=2) + "\n",
     )
     welcome = workspace / "README.md"
     if not welcome.exists():

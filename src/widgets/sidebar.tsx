@@ -1,5 +1,7 @@
 import * as React from 'react';
 
+import { AccordionPanel } from '@lumino/widgets';
+
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import {
   ReactWidget,
@@ -73,5 +75,9 @@ export function createSidebar(
   panel.addWidget(
     section('shared', trans.__('Shared'), SharedSection, model, trans)
   );
+  // Search and Processes hold lists; Jobs and Shared start with a line of text.
+  if (panel.content instanceof AccordionPanel) {
+    panel.content.setRelativeSizes([3, 3, 1, 1]);
+  }
   return panel;
 }
