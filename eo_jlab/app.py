@@ -10,6 +10,7 @@ from traitlets import Float, Int, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 from . import __version__, handlers
+from .catalogue import CatalogueRegistry
 from .endpoints import EndpointRegistry
 from .models import CatalogueEndpoint, ProcessingEndpoint, describe_validation_error
 from .net import HostPolicy, HostRule, HttpClient
@@ -127,6 +128,7 @@ class Services:
             max_bytes=config.max_response_bytes,
             endpoints=self.endpoints.all(),
         )
+        self.catalogues = CatalogueRegistry(self.endpoints.catalogues, self.http)
 
     async def close(self) -> None:
         await self.http.aclose()

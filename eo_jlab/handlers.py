@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING, Any
 import tornado
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from .errors import EOJLabError
+from .catalogue import SearchRequest
+from .errors import BadRequest, EOJLabError
+from .models import describe_validation_error
 
 if TYPE_CHECKING:
     from .app import Services
 
 ID = r"(?P<endpoint_id>[^/]+)"
+CID = r"(?P<catalogue_id>[^/]+)"
 
 
 class EOJLabHandler(ExtensionHandlerMixin, APIHandler):
@@ -34,6 +37,18 @@ class EOJLabHandler(ExtensionHandlerMixin, APIHandler):
             data = data.model_dump(mode="json")
         self.set_status(status)
         self.finish(json.dumps(data))
+
+    def parse_body(self, model: type[BaseModel]) -> Any:
+        try:
+            raw = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise BadRequest("The request body is not valid JSON.") from None
+        if not isinstance(raw, dict):
+            raise BadRequest("The request body must be a JSON object.")
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise BadRequest(f"Invalid request: {describe_validation_error(exc)}.") from None
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, EOJLabError):
@@ -113,6 +128,36 @@ class EndpointProbeHandler(EOJLabHandler):
         self.write_json(result)
 
 
+class CollectionsHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    async def get(self, catalogue_id: str) -> None:
+        collections = await self.services.catalogues.get(catalogue_id).collections()
+        self.write_json({"collections": collections})
+
+
+class QueryablesHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    async def get(self, catalogue_id: str, collection: str) -> None:
+        catalogue = self.services.catalogues.get(catalogue_id)
+        self.write_json(await catalogue.queryables(collection))
+
+
+class SearchHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    async def post(self, catalogue_id: str) -> None:
+        catalogue = self.services.catalogues.get(catalogue_id)
+        request = self.parse_body(SearchRequest)
+        self.write_json(await catalogue.search(request))
+
+
+class ItemHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    async def get(self, catalogue_id: str, item_id: str) -> None:
+        catalogue = self.services.catalogues.get(catalogue_id)
+        collection = self.get_query_argument("collection", None) or None
+        self.write_json(await catalogue.item(item_id, collection))
+
+
 class UnknownRouteHandler(EOJLabHandler):
     """Any other path under eo-jlab/: a contract-shaped 404 instead of an HTML page."""
 
@@ -148,5 +193,9 @@ HANDLERS = [
     (r"/eo-jlab/catalogues", CataloguesHandler),
     (r"/eo-jlab/processing", ProcessingServicesHandler),
     (rf"/eo-jlab/endpoints/{ID}/probe", EndpointProbeHandler),
+    (rf"/eo-jlab/catalogues/{CID}/collections", CollectionsHandler),
+    (rf"/eo-jlab/catalogues/{CID}/collections/(?P<collection>[^/]+)/queryables", QueryablesHandler),
+    (rf"/eo-jlab/catalogues/{CID}/search", SearchHandler),
+    (rf"/eo-jlab/catalogues/{CID}/items/(?P<item_id>[^/]+)", ItemHandler),
     (r"/eo-jlab/(.*)", UnknownRouteHandler),
 ]

@@ -25,12 +25,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(url: str, token: str | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url)
+def get(url: str, token: str | None = None, body: dict | None = None) -> tuple[int, str]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
+    request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"token {token}")
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
@@ -77,6 +79,14 @@ def main(workspace: str) -> None:
         findings["config_status"] = status
         findings["config"] = json.loads(body) if status == 200 else body
         findings["config_without_token"] = get(f"{base}/eo-jlab/config")[0]
+        status, body = get(
+            f"{base}/eo-jlab/catalogues/demo/search",
+            token,
+            {"bbox": [0.9, 43.5, 1.5, 43.9], "datetime": "2025-03-01/2025-03-31", "limit": 5},
+        )
+        findings["search_status"] = status
+        findings["search"] = json.loads(body) if status == 200 else body
+        findings["probe"] = json.loads(get(f"{base}/eo-jlab/endpoints/demo/probe", token)[1])
         findings["static_bundle"] = get(f"{base}/lab/extensions/eo_jlab/static/style.js", token)[0]
     finally:
         os.killpg(demo.pid, signal.SIGTERM)

@@ -51,6 +51,15 @@ def test_demo_serves_jupyterlab_with_the_extension_offline(tmp_path):
     assert findings["config_status"] == 200, log
     assert findings["config"]["sharing"] == {"enabled": False, "mode": "local"}
     assert findings["config_without_token"] == 403
+    assert [c["id"] for c in findings["config"]["catalogues"]] == ["demo"]
+    assert findings["probe"]["ok"] is True
+    assert findings["probe"]["title"] == "eo_jlab demo catalogue"
+    assert findings["search_status"] == 200, findings["search"]
+    page = findings["search"]
+    assert len(page["features"]) == 5 and page["number_matched"] > 5
+    assert all(
+        "T31TCJ" in f["id"] or "Toulouse" in f["properties"]["title"] for f in page["features"]
+    )
     assert "eo_jlab" in log and "Traceback" not in log
 
 
@@ -62,6 +71,8 @@ def test_demo_workspace_is_written_and_refreshed(tmp_path):
     assert config["ServerApp"]["open_browser"] is False
     assert config["LabApp"]["news_url"] is None
     assert "EOJLab" in config
+    catalogue = Path(config["EOJLab"]["catalogues"][0]["url"])
+    assert catalogue.is_file() and catalogue.is_relative_to(workspace.resolve())
     page_config = json.loads((config_dir / "labconfig" / "page_config.json").read_text())
     assert page_config["disabledExtensions"]["@jupyterlab/apputils-extension:announcements"]
     (workspace / "README.md").write_text("my notes")

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+DEMO_CATALOGUE = "demo-data/catalogue"
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 
 WELCOME = """# eo_jlab demo workspace
@@ -22,6 +23,10 @@ This folder is the workspace of the eo_jlab demo (`make demo`). Open the Earth
 Observation panel (the globe icon in the left sidebar): it lists the catalogues and
 processing services configured in `.jupyter/jupyter_server_config.json`, and shows
 whether each one answers.
+
+`demo-data/catalogue/` is the demo's static STAC catalogue: synthetic Sentinel-2 L2A-like
+and Sentinel-1 GRD-like products over six areas (Toulouse, Rome, Berlin, Nairobi, the Po
+Valley, Lisbon), January to June 2025, with quicklooks.
 
 See docs/configuration.md for every `c.EOJLab` setting.
 """
@@ -38,7 +43,14 @@ def demo_config(workspace: Path) -> dict[str, Any]:
         # Offline: no news feed, no update check.
         "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},
         "EOJLab": {
-            "catalogues": [],
+            "catalogues": [
+                {
+                    "id": "demo",
+                    "title": "Demo catalogue (offline, synthetic Sentinel-1/2)",
+                    "protocol": "static",
+                    "url": str(workspace / DEMO_CATALOGUE / "catalog.json"),
+                }
+            ],
             "processing": [],
             "request_timeout": 20.0,
         },
@@ -50,7 +62,10 @@ def demo_config(workspace: Path) -> dict[str, Any]:
 
 def write_demo(workspace: Path) -> Path:
     """Create (or refresh) the demo workspace; return its Jupyter config directory."""
+    from .catalogue import write_catalogue
+
     workspace = workspace.resolve()
+    write_catalogue(workspace / DEMO_CATALOGUE)
     config_dir = workspace / ".jupyter"
     config_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(

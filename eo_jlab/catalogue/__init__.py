@@ -1,0 +1,39 @@
+"""Data catalogues: one adapter per protocol behind the ``Catalogue`` interface."""
+
+from __future__ import annotations
+
+from ..errors import BadRequest, NotFound
+from ..models import CatalogueEndpoint
+from ..net import HttpClient
+from .base import Catalogue, SearchPage, SearchRequest
+
+__all__ = ["Catalogue", "CatalogueRegistry", "SearchPage", "SearchRequest"]
+
+
+class CatalogueRegistry:
+    """The adapters of the configured catalogues, built once per server."""
+
+    def __init__(self, endpoints: list[CatalogueEndpoint], http: HttpClient):
+        self._endpoints = {e.id: e for e in endpoints}
+        self._adapters: dict[str, Catalogue] = {}
+        self.http = http
+
+    def get(self, catalogue_id: str) -> Catalogue:
+        endpoint = self._endpoints.get(catalogue_id)
+        if endpoint is None:
+            raise NotFound(f"No catalogue is configured with the id {catalogue_id!r}.")
+        adapter = self._adapters.get(catalogue_id)
+        if adapter is None:
+            adapter = self._adapters[catalogue_id] = self._make(endpoint)
+        return adapter
+
+    def _make(self, endpoint: CatalogueEndpoint) -> Catalogue:
+        if endpoint.protocol == "static":
+            from .static import StaticCatalogue
+
+            return StaticCatalogue(endpoint, self.http)
+        # STAC API, OpenSearch and CSW adapters are the next steps of the catalogue work.
+        raise BadRequest(
+            f"Searching {endpoint.protocol!r} catalogues is not available in this version of "
+            "eo-jlab yet; static STAC catalogues are."
+        )

@@ -1,0 +1,341 @@
+"""The catalogue interface every protocol adapter implements, and what they share.
+
+* ``SearchRequest``: the contract's search body, validated (bbox order and ranges, GeoJSON
+  geometry, RFC 3339 interval, filter operators, limit).
+* ``PageToken``: the opaque token that carries everything the next page needs, bound to the
+  search it came from, so handlers keep no per-search state and two tabs never interfere.
+* ``item_from_stac``: a STAC Item (dict) as the contract's normalized ``Item``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from datetime import datetime, timezone
+from typing import Any, Literal
+from urllib.parse import urljoin
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..errors import BadRequest
+from ..models import CatalogueEndpoint
+
+OPERATORS = ("lt", "lte", "gt", "gte", "eq")
+FilterValue = str | int | float | bool | dict[Literal["lt", "lte", "gt", "gte", "eq"], Any]
+
+# STAC property names -> the contract's normalized names (the rest pass through unchanged).
+STAC_TO_ITEM = {
+    "eo:cloud_cover": "cloud_cover",
+    "s2:product_type": "product_type",
+    "product:type": "product_type",
+    "sat:relative_orbit": "relative_orbit",
+}
+
+
+def parse_instant(text: str, *, end: bool = False) -> datetime:
+    """An RFC 3339 date-time (or a plain date) as an aware UTC datetime."""
+    value = text.strip()
+    try:
+        if len(value) == 10:  # a date alone: the whole day
+            day = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+            return day.replace(hour=23, minute=59, second=59, microsecond=999999) if end else day
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an RFC 3339 date-time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def format_instant(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class Interval(BaseModel):
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def overlaps(self, start: datetime | None, end: datetime | None) -> bool:
+        if start is None and end is None:
+            return False
+        start = start or end
+        end = end or start
+        return (self.start is None or end >= self.start) and (self.end is None or start <= self.end)
+
+
+class SearchRequest(BaseModel):
+    """``POST catalogues/{cid}/search`` (DESIGN.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    collections: list[str] | None = Field(default=None, max_length=100)
+    bbox: list[float] | None = None
+    intersects: dict[str, Any] | None = None
+    datetime: str | None = Field(default=None, max_length=100)
+    q: str | None = Field(default=None, max_length=500)
+    filters: dict[str, FilterValue] | None = None
+    limit: int = Field(default=20, ge=1, le=500)
+    page_token: str | None = Field(default=None, max_length=20_000)
+    count: bool = False
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return None
+        if len(value) != 4:
+            raise ValueError("bbox must be [west, south, east, north]")
+        west, south, east, north = value
+        if not (-180 <= west <= 180 and -180 <= east <= 180):
+            raise ValueError("bbox longitudes must be between -180 and 180")
+        if not (-90 <= south <= 90 and -90 <= north <= 90):
+            raise ValueError("bbox latitudes must be between -90 and 90")
+        if south > north:
+            raise ValueError("bbox south must not be greater than north (lon/lat order)")
+        return value
+
+    @field_validator("intersects")
+    @classmethod
+    def _geometry(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        from shapely.geometry import shape
+
+        try:
+            geometry = shape(value)
+        except Exception:
+            raise ValueError("intersects must be a GeoJSON geometry") from None
+        if geometry.is_empty:
+            raise ValueError("intersects is an empty geometry")
+        west, south, east, north = geometry.bounds
+        if west < -180 or east > 180 or south < -90 or north > 90:
+            raise ValueError("intersects must be in longitude/latitude (WGS84) order and range")
+        return value
+
+    @field_validator("datetime")
+    @classmethod
+    def _datetime(cls, value: str | None) -> str | None:
+        if value is None or value.strip() in ("", "../.."):
+            return None
+        parts = value.split("/")
+        if len(parts) > 2:
+            raise ValueError("datetime must be an instant or 'start/end'")
+        instants = [None if p in ("", "..") else parse_instant(p) for p in parts]
+        if len(instants) == 2 and None not in instants and instants[0] > instants[1]:
+            raise ValueError("datetime start is after its end")
+        return value
+
+    @field_validator("filters")
+    @classmethod
+    def _filters(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        for name, condition in (value or {}).items():
+            if not name or len(name) > 100:
+                raise ValueError("filter property names must be 1 to 100 characters")
+            if isinstance(condition, dict) and not condition:
+                raise ValueError(f"filter {name!r} has no operator")
+        return value
+
+    @model_validator(mode="after")
+    def _one_area(self) -> SearchRequest:
+        if self.bbox is not None and self.intersects is not None:
+            raise ValueError("give either bbox or intersects, not both")
+        return self
+
+    @property
+    def interval(self) -> Interval | None:
+        if self.datetime is None:
+            return None
+        parts = self.datetime.split("/")
+        if len(parts) == 1:  # an instant, or a whole day when only a date is given
+            return Interval(start=parse_instant(parts[0]), end=parse_instant(parts[0], end=True))
+        start = None if parts[0] in ("", "..") else parse_instant(parts[0])
+        end = None if parts[1] in ("", "..") else parse_instant(parts[1], end=True)
+        return Interval(start=start, end=end)
+
+    def fingerprint(self) -> str:
+        """What makes two requests the same search (everything but paging)."""
+        body = self.model_dump(exclude={"page_token", "count"}, mode="json")
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class PageToken:
+    """Opaque, URL-safe token: the adapter's paging state plus the search it belongs to."""
+
+    @staticmethod
+    def encode(catalogue_id: str, request: SearchRequest, state: dict[str, Any]) -> str:
+        payload = {"v": 1, "c": catalogue_id, "f": request.fingerprint(), "s": state}
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @staticmethod
+    def decode(catalogue_id: str, request: SearchRequest) -> dict[str, Any] | None:
+        token = request.page_token
+        if not token:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            payload = json.loads(raw)
+            valid = isinstance(payload, dict) and payload.get("v") == 1
+            state = payload.get("s") if valid else None
+        except (ValueError, TypeError):
+            valid, state = False, None
+        if not valid or not isinstance(state, dict):
+            raise BadRequest("The page token is not one eo-jlab issued.")
+        if payload.get("c") != catalogue_id or payload.get("f") != request.fingerprint():
+            raise BadRequest(
+                "The page token belongs to another search: send the same search body with it."
+            )
+        return state
+
+
+class SearchPage(BaseModel):
+    """The contract's search response."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[dict[str, Any]]
+    next_page_token: str | None = None
+    number_matched: int | None = None
+
+
+class Catalogue(ABC):
+    """One configured catalogue. Adapters keep no per-search state."""
+
+    def __init__(self, endpoint: CatalogueEndpoint):
+        self.endpoint = endpoint
+
+    @abstractmethod
+    async def collections(self) -> list[dict[str, Any]]:
+        """``[{"id", "title", "description", "extent"}]``."""
+
+    @abstractmethod
+    async def queryables(self, collection: str) -> dict[str, Any]:
+        """A JSON Schema of the properties ``filters`` may name for this collection."""
+
+    @abstractmethod
+    async def search(self, request: SearchRequest) -> SearchPage: ...
+
+    @abstractmethod
+    async def item(self, item_id: str, collection: str | None = None) -> dict[str, Any]: ...
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value)
+
+
+def _absolute(href: str, base: str) -> str:
+    if not href or not base:
+        return href
+    if "://" in href or href.startswith("/"):
+        return href
+    if "://" in base:
+        return urljoin(base, href)
+    from pathlib import Path
+
+    return str((Path(base).parent / href).resolve())
+
+
+def item_from_stac(
+    stac: dict[str, Any], *, catalogue: str, protocol: str, base: str = ""
+) -> dict[str, Any]:
+    """A STAC Item as the contract's ``Item``; relative hrefs made absolute against ``base``."""
+    properties = dict(stac.get("properties") or {})
+    normalized: dict[str, Any] = {}
+    for key, value in properties.items():
+        normalized[STAC_TO_ITEM.get(key, key)] = value
+    instruments = properties.get("instruments")
+    normalized.update(
+        {
+            "title": _text(properties.get("title")) or str(stac.get("id")),
+            "datetime": properties.get("datetime"),
+            "start_datetime": properties.get("start_datetime"),
+            "end_datetime": properties.get("end_datetime"),
+            "collection": stac.get("collection"),
+            "platform": properties.get("platform"),
+            "instrument": ", ".join(instruments) if isinstance(instruments, list) else instruments,
+            "product_type": normalized.get("product_type"),
+            "cloud_cover": normalized.get("cloud_cover"),
+        }
+    )
+    self_href = next(
+        (link.get("href") for link in stac.get("links") or [] if link.get("rel") == "self"), None
+    )
+    base = _absolute(self_href, base) if self_href else base
+    assets = {}
+    thumbnail = None
+    for key, asset in (stac.get("assets") or {}).items():
+        if not isinstance(asset, dict) or not asset.get("href"):
+            continue
+        href = _absolute(str(asset["href"]), base)
+        roles = asset.get("roles") or []
+        assets[key] = {
+            "href": href,
+            "type": asset.get("type"),
+            "title": _text(asset.get("title")) or key,
+            "roles": roles,
+        }
+        if thumbnail is None and ("thumbnail" in roles or key == "thumbnail"):
+            thumbnail = href
+    links = [
+        {
+            "rel": link.get("rel"),
+            "href": _absolute(str(link.get("href")), base),
+            "type": link.get("type"),
+        }
+        for link in stac.get("links") or []
+        if isinstance(link, dict) and link.get("href")
+    ]
+    return {
+        "type": "Feature",
+        "id": str(stac.get("id")),
+        "geometry": stac.get("geometry"),
+        "bbox": stac.get("bbox") or _bounds(stac.get("geometry")),
+        "properties": normalized,
+        "assets": assets,
+        "links": links,
+        "thumbnail": thumbnail,
+        "source": {"catalogue": catalogue, "protocol": protocol, "href": base or None},
+    }
+
+
+def _bounds(geometry: dict[str, Any] | None) -> list[float] | None:
+    if not geometry:
+        return None
+    from shapely.geometry import shape
+
+    try:
+        return list(shape(geometry).bounds)
+    except Exception:
+        return None
+
+
+def matches_filters(properties: dict[str, Any], filters: dict[str, Any] | None) -> bool:
+    """The contract's filter semantics on normalized Item properties."""
+    for name, condition in (filters or {}).items():
+        value = properties.get(name)
+        if not isinstance(condition, dict):
+            condition = {"eq": condition}
+        for op, expected in condition.items():
+            if op not in OPERATORS:
+                raise BadRequest(f"Unknown filter operator {op!r} for {name!r}.")
+            if value is None:
+                return False
+            try:
+                if op == "eq" and not (value == expected or str(value) == str(expected)):
+                    return False
+                if op == "lt" and not value < expected:
+                    return False
+                if op == "lte" and not value <= expected:
+                    return False
+                if op == "gt" and not value > expected:
+                    return False
+                if op == "gte" and not value >= expected:
+                    return False
+            except TypeError:
+                raise BadRequest(
+                    f"Filter {name!r} compares {type(value).__name__} values with "
+                    f"{type(expected).__name__}."
+                ) from None
+    return True
