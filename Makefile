@@ -24,6 +24,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json tsconfig.json
 
+# Test servers and kernels (STAC API on pgstac, pycsw, R, ...) each bring a fragment in mk/
+# that adds its set-up stamp to TEST_STAMPS (their own venvs live under .servers/).
+TEST_STAMPS :=
+-include mk/*.mk
+
 .PHONY: help install build demo test lint test-python test-js test-ui check-auth check-idempotent wheel bench clean
 
 help:
@@ -71,7 +76,7 @@ $(STAMPS)/ui-tests: $(STAMPS)/js ui-tests/package.json ui-tests/yarn.lock
 	cd ui-tests && $(JLPM) install
 	@touch $@
 
-install: $(STAMPS)/debian $(STAMPS)/python $(STAMPS)/ui-tests
+install: $(STAMPS)/debian $(STAMPS)/python $(STAMPS)/ui-tests $(TEST_STAMPS)
 
 $(STAMPS)/build: $(STAMPS)/python $(SOURCES)
 	$(JLPM) build
@@ -116,7 +121,7 @@ wheel: install
 
 # After a full set-up, nothing is left to redo: a second `make test` skips every set-up step.
 check-idempotent: install build
-	@$(MAKE) -q $(STAMPS)/debian $(STAMPS)/python $(STAMPS)/ui-tests $(STAMPS)/build \
+	@$(MAKE) -q $(STAMPS)/debian $(STAMPS)/python $(STAMPS)/ui-tests $(STAMPS)/build $(TEST_STAMPS) \
 	  || { echo "set-up is not idempotent: a stamp is out of date right after set-up"; exit 1; }
 	@echo "set-up is idempotent: every stamp is up to date"
 
@@ -128,5 +133,5 @@ bench: install build
 	$(PY) bench/setup_time.py
 
 clean:
-	rm -rf $(STAMPS) dist lib eo_jlab/labextension eo_jlab/_version.py tsconfig.tsbuildinfo \
+	rm -rf $(STAMPS) .servers dist lib eo_jlab/labextension eo_jlab/_version.py tsconfig.tsbuildinfo \
 	  node_modules ui-tests/node_modules $(VENV) .eslintcache .stylelintcache
