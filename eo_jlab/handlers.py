@@ -158,6 +158,25 @@ class ItemHandler(EOJLabHandler):
         self.write_json(await catalogue.item(item_id, collection))
 
 
+class QuicklookHandler(EOJLabHandler):
+    """``GET catalogues/{cid}/quicklook?href=``: an item's thumbnail, for the browser.
+
+    Local files of static catalogues cannot be loaded by the browser, and remote ones may
+    need the endpoint's credentials: both come through here, images only.
+    """
+
+    @tornado.web.authenticated
+    async def get(self, catalogue_id: str) -> None:
+        href = self.get_query_argument("href", "")
+        if not href or len(href) > 4000:
+            raise BadRequest("Give the quicklook's address as ?href=.")
+        catalogue = self.services.catalogues.get(catalogue_id)
+        data, kind = await catalogue.quicklook(href, self.services.http)
+        self.set_header("Cache-Control", "private, max-age=3600")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(data, set_content_type=kind)
+
+
 class UnknownRouteHandler(EOJLabHandler):
     """Any other path under eo-jlab/: a contract-shaped 404 instead of an HTML page."""
 
@@ -197,5 +216,6 @@ HANDLERS = [
     (rf"/eo-jlab/catalogues/{CID}/collections/(?P<collection>[^/]+)/queryables", QueryablesHandler),
     (rf"/eo-jlab/catalogues/{CID}/search", SearchHandler),
     (rf"/eo-jlab/catalogues/{CID}/items/(?P<item_id>[^/]+)", ItemHandler),
+    (rf"/eo-jlab/catalogues/{CID}/quicklook", QuicklookHandler),
     (r"/eo-jlab/(.*)", UnknownRouteHandler),
 ]

@@ -4,7 +4,17 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IEOJLabConfig, IProbeResult } from './tokens';
+import {
+  ICollection,
+  IEOJLabConfig,
+  IItem,
+  IProbeResult,
+  IQueryables,
+  ISearchPage,
+  ISearchRequest,
+  ISnippet,
+  SnippetLanguage
+} from './tokens';
 
 /** An error of the eo-jlab REST API: `message` is the server's sentence, ready to show. */
 export class EOJLabRequestError extends Error {
@@ -82,4 +92,64 @@ export function getConfig(): Promise<IEOJLabConfig> {
 
 export function probeEndpoint(id: string): Promise<IProbeResult> {
   return requestAPI<IProbeResult>(`endpoints/${encodeURIComponent(id)}/probe`);
+}
+
+const json = (body: unknown): RequestInit => ({
+  method: 'POST',
+  body: JSON.stringify(body),
+  headers: { 'Content-Type': 'application/json' }
+});
+
+export function getCollections(
+  catalogue: string
+): Promise<{ collections: ICollection[] }> {
+  return requestAPI(`catalogues/${encodeURIComponent(catalogue)}/collections`);
+}
+
+export function getQueryables(
+  catalogue: string,
+  collection: string
+): Promise<IQueryables> {
+  return requestAPI(
+    `catalogues/${encodeURIComponent(catalogue)}/collections/${encodeURIComponent(collection)}/queryables`
+  );
+}
+
+export function searchCatalogue(
+  catalogue: string,
+  request: ISearchRequest
+): Promise<ISearchPage> {
+  return requestAPI(
+    `catalogues/${encodeURIComponent(catalogue)}/search`,
+    json(request)
+  );
+}
+
+/** Where the browser loads an item's quicklook: through the server (local files, auth). */
+export function quicklookUrl(
+  catalogue: string,
+  href: string,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): string {
+  return (
+    URLExt.join(
+      settings.baseUrl,
+      'eo-jlab',
+      'catalogues',
+      encodeURIComponent(catalogue),
+      'quicklook'
+    ) + `?href=${encodeURIComponent(href)}`
+  );
+}
+
+export function getItemSnippet(
+  catalogue: string,
+  item: IItem,
+  language: SnippetLanguage,
+  flavour: 'portable' | 'widgets'
+): Promise<ISnippet> {
+  return requestAPI(
+    'snippets',
+    json({ target: { kind: 'item', catalogue, item }, language, flavour })
+  );
 }

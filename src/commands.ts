@@ -1,16 +1,28 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import { eoIcon } from './icons';
+import { SearchModel } from './models/search';
+import { insertItemCell } from './notebook';
 import { IEOJLabModel } from './tokens';
 
 export const COMMAND_IDS = {
   open: 'eo-jlab:open',
-  refresh: 'eo-jlab:refresh'
+  refresh: 'eo-jlab:refresh',
+  search: 'eo-jlab:search',
+  insertItem: 'eo-jlab:insert-item'
 };
+
+/** What the search commands act on. */
+export interface ISearchCommandsContext {
+  search: SearchModel;
+  notebooks: INotebookTracker | null;
+  flavour: 'portable' | 'widgets';
+}
 
 const NO_ARGS = { args: { type: 'object' as const, properties: {} } };
 
@@ -20,7 +32,8 @@ export function addCommands(
   model: IEOJLabModel,
   sidebar: Widget,
   trans: TranslationBundle,
-  palette: ICommandPalette | null
+  palette: ICommandPalette | null,
+  context: ISearchCommandsContext
 ): void {
   app.commands.addCommand(COMMAND_IDS.open, {
     label: trans.__('Open the Earth Observation panel'),
@@ -34,8 +47,59 @@ export function addCommands(
     describedBy: NO_ARGS,
     execute: () => model.refresh()
   });
+  app.commands.addCommand(COMMAND_IDS.search, {
+    label: trans.__('Search the catalogue'),
+    describedBy: NO_ARGS,
+    isEnabled: () => !!context.search.form.catalogue,
+    execute: () => context.search.search()
+  });
+  app.commands.addCommand(COMMAND_IDS.insertItem, {
+    label: trans.__('Insert the selected product in the notebook'),
+    describedBy: NO_ARGS,
+    isEnabled: () => !!context.search.selected,
+    execute: async () => {
+      const item = context.search.selected;
+      const catalogue = context.search.resultsCatalogue;
+      if (!item || !catalogue) {
+        Notification.info(trans.__('Select a search result first.'), {
+          autoClose: 3000
+        });
+        return false;
+      }
+      const panel = await currentOrNewNotebook(app, context.notebooks);
+      if (!panel) {
+        Notification.warning(trans.__('Open a notebook to insert code into.'), {
+          autoClose: 4000
+        });
+        return false;
+      }
+      return insertItemCell(panel, catalogue, item, trans, context.flavour);
+    }
+  });
   const category = trans.__('Earth Observation');
   for (const command of Object.values(COMMAND_IDS)) {
     palette?.addItem({ command, category });
   }
+}
+
+/** The notebook in focus, else a new one (Python kernel by default). */
+async function currentOrNewNotebook(
+  app: JupyterFrontEnd,
+  notebooks: INotebookTracker | null
+): Promise<NotebookPanel | null> {
+  if (!notebooks) {
+    return null;
+  }
+  const current = notebooks.currentWidget;
+  if (current) {
+    return current;
+  }
+  const panel = (await app.commands.execute(
+    'notebook:create-new'
+  )) as NotebookPanel;
+  if (!panel) {
+    return null;
+  }
+  await panel.context.ready;
+  return panel;
 }

@@ -4,18 +4,26 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
-import { COMMAND_IDS, addCommands } from './commands';
+/* eslint-disable jupyter/prefer-lazy-imports --
+   The sidebar, its models and commands are built during activation (the panel is in the
+   shell from the start, and notebooks accept drops as soon as they open). */
+import { addCommands, ISearchCommandsContext } from './commands';
 import { EOJLabModel } from './models/config';
-import { IEOJLabModel, PLUGIN_ID } from './tokens';
-// The sidebar is added to the shell during activation, so it is needed at once.
-// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { SearchModel } from './models/search';
+import { acceptDrops } from './notebook';
+import { SearchWidget } from './widgets/search';
 import { createSidebar } from './widgets/sidebar';
+/* eslint-enable jupyter/prefer-lazy-imports */
+import { IEOJLabModel, PLUGIN_ID } from './tokens';
+
+export const DEFAULT_BASEMAP = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png';
 
 /**
- * The eo_jlab sidebar: configured catalogues and processing services, jobs and shares.
+ * The eo_jlab sidebar: catalogue search with a map, processing services, jobs and shares.
  */
 const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
   id: PLUGIN_ID,
@@ -23,23 +31,55 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
     'Earth Observation catalogues, processing services, jobs and sharing in JupyterLab.',
   autoStart: true,
   provides: IEOJLabModel,
-  optional: [ITranslator, ISettingRegistry, ILayoutRestorer, ICommandPalette],
+  optional: [
+    ITranslator,
+    ISettingRegistry,
+    ILayoutRestorer,
+    ICommandPalette,
+    INotebookTracker
+  ],
   activate: (
     app: JupyterFrontEnd,
     translator: ITranslator | null,
     settingRegistry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    notebooks: INotebookTracker | null
   ): IEOJLabModel => {
     translator = translator ?? nullTranslator;
     const trans = translator.load('eo_jlab');
     const model = new EOJLabModel();
-    const sidebar = createSidebar(model, translator);
+    const search = new SearchModel();
+    const context: ISearchCommandsContext = {
+      search,
+      notebooks,
+      flavour: 'portable'
+    };
+    const searchWidget = new SearchWidget({
+      config: model,
+      search,
+      trans,
+      basemapUrl: DEFAULT_BASEMAP,
+      onInsert: () => void app.commands.execute('eo-jlab:insert-item')
+    });
+    const sidebar = createSidebar(model, translator, searchWidget);
     app.shell.add(sidebar, 'left', { rank: 850 });
     restorer?.add(sidebar, sidebar.id);
-    addCommands(app, model, sidebar, trans, palette);
+    addCommands(app, model, sidebar, trans, palette, context);
+    notebooks?.widgetAdded.connect((_, panel) =>
+      acceptDrops(panel, trans, () => context.flavour)
+    );
 
-    const start = (): void => void model.refresh();
+    const start = (): void => {
+      void model.refresh();
+    };
+    // Choose the only catalogue at once, so a first search needs no setup.
+    model.changed.connect(() => {
+      const catalogues = model.config?.catalogues ?? [];
+      if (!search.form.catalogue && catalogues.length === 1) {
+        void search.setCatalogue(catalogues[0].id);
+      }
+    });
     if (settingRegistry) {
       settingRegistry
         .load(PLUGIN_ID)
@@ -47,6 +87,12 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
           const apply = (): void => {
             model.probeEndpoints = settings.get('probeEndpoints')
               .composite as boolean;
+            search.pageSize = settings.get('pageSize').composite as number;
+            searchWidget.map.setBasemap(
+              settings.get('basemapUrl').composite as string
+            );
+            context.flavour = settings.get('snippetFlavour').composite as
+              'portable' | 'widgets';
           };
           apply();
           settings.changed.connect(apply);
@@ -58,7 +104,6 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
     } else {
       start();
     }
-    console.debug(`eo_jlab activated; commands: ${Object.values(COMMAND_IDS)}`);
     return model;
   }
 };

@@ -60,3 +60,99 @@ export const IEOJLabModel = new Token<IEOJLabModel>(
 );
 
 export const PLUGIN_ID = 'eo_jlab:plugin';
+
+/** A GeoJSON geometry (lon/lat). */
+export interface IGeometry {
+  type: string;
+  coordinates: any;
+}
+
+/** The contract's normalized catalogue `Item` (a GeoJSON Feature). */
+export interface IItem {
+  type: 'Feature';
+  id: string;
+  geometry: IGeometry | null;
+  bbox: [number, number, number, number] | null;
+  properties: {
+    title?: string | null;
+    datetime?: string | null;
+    start_datetime?: string | null;
+    end_datetime?: string | null;
+    collection?: string | null;
+    platform?: string | null;
+    instrument?: string | null;
+    product_type?: string | null;
+    cloud_cover?: number | null;
+    [key: string]: unknown;
+  };
+  assets: Record<
+    string,
+    {
+      href: string;
+      type?: string | null;
+      title?: string | null;
+      roles?: string[];
+    }
+  >;
+  links: { rel: string; href: string; type?: string | null }[];
+  thumbnail: string | null;
+  source: { catalogue: string; protocol: string; href: string | null };
+}
+
+export interface ICollection {
+  id: string;
+  title: string;
+  description: string;
+  extent: unknown;
+}
+
+/** Filter values: a plain value (equality) or comparison operators. */
+export type FilterValue =
+  | string
+  | number
+  | boolean
+  | Partial<Record<'lt' | 'lte' | 'gt' | 'gte' | 'eq', number | string>>;
+
+/** `POST catalogues/{cid}/search`. */
+export interface ISearchRequest {
+  collections?: string[];
+  bbox?: [number, number, number, number];
+  intersects?: IGeometry;
+  datetime?: string;
+  q?: string;
+  filters?: Record<string, FilterValue>;
+  limit?: number;
+  page_token?: string;
+  count?: boolean;
+}
+
+export interface ISearchPage {
+  type: 'FeatureCollection';
+  features: IItem[];
+  next_page_token: string | null;
+  number_matched: number | null;
+}
+
+/** A JSON Schema property of a collection's queryables. */
+export interface IQueryable {
+  type?: string;
+  title?: string;
+  minimum?: number;
+  maximum?: number;
+  enum?: (string | number)[];
+}
+
+export interface IQueryables {
+  properties?: Record<string, IQueryable>;
+}
+
+export type SnippetLanguage = 'python' | 'r' | 'shell';
+
+export interface ISnippet {
+  code: string;
+  language: SnippetLanguage;
+  requires: string[];
+}
+
+/** The drag payload of a search result (HTML5 drag and drop). */
+export const ITEM_MIME = 'application/vnd.eo-jlab.item+json';

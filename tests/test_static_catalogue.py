@@ -21,7 +21,8 @@ TOULOUSE = [0.9, 43.5, 1.5, 43.9]  # inside tile 31TCJ only
 
 @pytest.fixture(scope="session")
 def demo_catalogue(tmp_path_factory) -> Path:
-    return write_catalogue(tmp_path_factory.mktemp("demo") / "catalogue")
+    # The same folder as tests/servers/pgstac.py uses: written once per session.
+    return write_catalogue(tmp_path_factory.getbasetemp() / "synthetic-catalogue")
 
 
 @pytest.fixture(scope="session")
@@ -330,3 +331,29 @@ async def test_remote_static_catalogue_gives_the_same_answers(served_catalogue, 
     assert remote_page.features and remote_page.features[0]["thumbnail"].startswith(
         "http://127.0.0.1"
     )
+
+
+async def test_quicklook_serves_catalogue_images_only(jp_fetch, search, demo_catalogue, tmp_path):
+    status, page = await search({"q": "Rome", "limit": 1})
+    item = page["features"][0]
+    response = await jp_fetch(
+        "eo-jlab", "catalogues", "demo", "quicklook", params={"href": item["thumbnail"]}
+    )
+    assert response.code == 200
+    assert response.headers["Content-Type"] == "image/png"
+    assert response.body.startswith(b"\x89PNG\r\n\x1a\n")
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG not in the catalogue")
+    for href in (str(secret), item["source"]["href"], str(demo_catalogue.parent / "../x.png")):
+        response = await jp_fetch(
+            "eo-jlab",
+            "catalogues",
+            "demo",
+            "quicklook",
+            params={"href": href},
+            raise_error=False,
+        )
+        assert response.code == 404, href
+        assert json.loads(response.body)["error"] == "No such quicklook in this catalogue."
+    response = await jp_fetch("eo-jlab", "catalogues", "demo", "quicklook", raise_error=False)
+    assert response.code == 400

@@ -20,11 +20,19 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-# Two endpoints besides the demo's own: one that answers (a local static catalogue) and
-# one that does not (nothing listens there), so the sidebar shows both health states.
+# Two endpoints besides the demo's own catalogue: one that answers (a local static
+# catalogue) and one that does not (nothing listens there), so the sidebar shows both
+# health states.
 if os.environ.get("EO_JLAB_GALATA_ENDPOINTS", "1") == "1":
     here = Path(__file__).parent
+    workspace = Path(os.environ["JUPYTERLAB_GALATA_ROOT_DIR"])
     c.EOJLab.catalogues = [  # noqa: F821
+        {
+            "id": "demo",
+            "title": "Demo catalogue (offline, synthetic Sentinel-1/2)",
+            "protocol": "static",
+            "url": str(workspace / "demo-data" / "catalogue" / "catalog.json"),
+        },
         {
             "id": "fixture",
             "title": "Fixture catalogue",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import BadRequest, NotFound
+from ..errors import NotFound
 from ..models import CatalogueEndpoint
 from ..net import HttpClient
 from .base import Catalogue, SearchPage, SearchRequest
@@ -32,16 +32,10 @@ class CatalogueRegistry:
             from .static import StaticCatalogue
 
             return StaticCatalogue(endpoint, self.http)
-        try:
-            if endpoint.protocol == "stac":
-                from .stac import StacApiCatalogue as adapter
-            elif endpoint.protocol == "opensearch":
-                from .opensearch import OpenSearchCatalogue as adapter
-            else:
-                from .csw import CswCatalogue as adapter
-        except ImportError:  # adapters still being written (see the catalogue issue)
-            raise BadRequest(
-                f"Searching {endpoint.protocol!r} catalogues is not available in this version "
-                "of eo-jlab yet; static STAC catalogues are."
-            ) from None
+        if endpoint.protocol == "stac":
+            from .stac import StacApiCatalogue as adapter
+        elif endpoint.protocol == "opensearch":
+            from .opensearch import OpenSearchCatalogue as adapter
+        else:
+            from .csw import CswCatalogue as adapter
         return adapter(endpoint, self.http)

@@ -19,10 +19,18 @@ from urllib.parse import urljoin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..errors import BadRequest
+from ..errors import BadRequest, UpstreamError
 from ..models import CatalogueEndpoint
 
 OPERATORS = ("lt", "lte", "gt", "gte", "eq")
+QUICKLOOK_MAX_BYTES = 5_000_000
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 FilterValue = str | int | float | bool | dict[Literal["lt", "lte", "gt", "gte", "eq"], Any]
 
 # STAC property names -> the contract's normalized names (the rest pass through unchanged).
@@ -217,6 +225,24 @@ class Catalogue(ABC):
 
     @abstractmethod
     async def item(self, item_id: str, collection: str | None = None) -> dict[str, Any]: ...
+
+    async def quicklook(self, href: str, http: Any) -> tuple[bytes, str]:
+        """An item's thumbnail or overview for the browser: ``(bytes, image mime type)``.
+
+        Remote images come through the guarded client (allow-list, size cap, timeout);
+        anything that is not an image is refused.
+        """
+        if not href.startswith(("http://", "https://")):
+            raise BadRequest("Only http(s) quicklooks can be fetched from this catalogue.")
+        response = await http.get(
+            href, headers={"Accept": "image/*"}, max_bytes=QUICKLOOK_MAX_BYTES
+        )
+        kind = response.content_type
+        if not kind.startswith("image/") or kind == "image/svg+xml":
+            raise UpstreamError(
+                f"The quicklook at {href[:200]} is not a raster image ({kind or 'no type'})."
+            )
+        return response.content, kind
 
 
 def _text(value: Any) -> str | None:

@@ -24,6 +24,8 @@ from ..errors import BadRequest, NotFound, UpstreamError
 from ..models import CatalogueEndpoint
 from ..net import HttpClient
 from .base import (
+    IMAGE_TYPES,
+    QUICKLOOK_MAX_BYTES,
     Catalogue,
     PageToken,
     SearchPage,
@@ -290,6 +292,24 @@ class StaticCatalogue(Catalogue):
             where = f" in collection {collection!r}" if collection else ""
             raise NotFound(f"The catalogue {self.endpoint.id!r} has no item {item_id!r}{where}.")
         return entry.item
+
+    async def quicklook(self, href: str, http: Any) -> tuple[bytes, str]:
+        if self.remote or "://" in href:
+            return await super().quicklook(href, http)
+        return await asyncio.get_running_loop().run_in_executor(None, self._local_image, href)
+
+    def _local_image(self, href: str) -> tuple[bytes, str]:
+        folder = Path(self.root).parent
+        target = Path(href).resolve()
+        kind = IMAGE_TYPES.get(target.suffix.lower())
+        if folder not in target.parents or kind is None:
+            raise NotFound("No such quicklook in this catalogue.")
+        try:
+            if target.stat().st_size > QUICKLOOK_MAX_BYTES:
+                raise UpstreamError("The quicklook is larger than 5 MB.")
+            return target.read_bytes(), kind
+        except FileNotFoundError:
+            raise NotFound("No such quicklook in this catalogue.") from None
 
 
 def _item_interval(props: dict[str, Any]) -> tuple[datetime | None, datetime | None]:

@@ -68,22 +68,38 @@ def _scene(size: int, seed: int, tint: tuple[int, int, int], cloud: float, radar
         for _ in range(int(cloud / 8) + (1 if cloud > 2 else 0))
     ]
     fx, fy, phase = rng.uniform(3, 7), rng.uniform(3, 7), rng.uniform(0, 6.28)
+    sx = [math.sin(fx * x / size * 6.28 + phase) for x in range(size)]
+    cy = [math.cos(fy * y / size * 6.28) for y in range(size)]
+    # Cloud whiteness per pixel, accumulated over each blob's own square only.
+    white = [0.0] * (size * size)
+    for bx, by, br in blobs:
+        x0, x1 = max(0, int((bx - br) * size)), min(size, int((bx + br) * size) + 1)
+        y0, y1 = max(0, int((by - br) * size)), min(size, int((by + br) * size) + 1)
+        for y in range(y0, y1):
+            dy = y / size - by
+            row = y * size
+            for x in range(x0, x1):
+                w = 1 - math.hypot(x / size - bx, dy) / br
+                if w > 0:
+                    white[row + x] += w
     out = bytearray()
     for y in range(size):
         v = y / size
+        road_row = abs(v - 0.55) < 0.008
         for x in range(size):
-            u = x / size
-            field = 0.5 + 0.25 * math.sin(fx * u * 6.28 + phase) * math.cos(fy * v * 6.28)
+            field = 0.5 + 0.25 * sx[x] * cy[y]
             if radar:
                 g = int(255 * min(1.0, max(0.0, field * 0.7 + rng.random() * 0.3)))
                 out += bytes((g, g, g))
                 continue
-            r, g, b = (int(c * (0.6 + 0.8 * field)) for c in tint)
-            if abs(u - v * 0.8 - 0.1) < 0.01 or abs(v - 0.55) < 0.008:
+            if road_row or abs(x / size - v * 0.8 - 0.1) < 0.01:
                 r, g, b = 200, 200, 190  # roads
-            white = sum(max(0.0, 1 - math.hypot(u - bx, v - by) / br) for bx, by, br in blobs)
-            white = min(1.0, white * 1.6)
-            out += bytes(min(255, int(c * (1 - white) + 245 * white)) for c in (r, g, b))
+            else:
+                r, g, b = (int(c * (0.6 + 0.8 * field)) for c in tint)
+            k = min(1.0, white[y * size + x] * 1.6)
+            if k:
+                r, g, b = (min(255, int(c * (1 - k) + 245 * k)) for c in (r, g, b))
+            out += bytes((r, g, b))
     return bytes(out)
 
 

@@ -38,7 +38,6 @@ export function SearchSection(props: ISectionProps): JSX.Element {
   const { model, trans } = props;
   return (
     <Frame {...props}>
-      <h3 className="jp-EOJLab-subtitle">{trans.__('Catalogues')}</h3>
       <EndpointList
         endpoints={model.config?.catalogues ?? []}
         health={id => model.health(id)}

@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { AccordionPanel } from '@lumino/widgets';
+import { AccordionPanel, Widget } from '@lumino/widgets';
 
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import {
@@ -15,7 +15,6 @@ import {
   ISectionProps,
   JobsSection,
   ProcessesSection,
-  SearchSection,
   SharedSection
 } from '../components/Sections';
 import { eoIcon } from '../icons';
@@ -43,7 +42,8 @@ function section(
 /** The left-sidebar panel: Search, Processes, Jobs and Shared sections. */
 export function createSidebar(
   model: IEOJLabModel,
-  translator: ITranslator
+  translator: ITranslator,
+  search: Widget
 ): SidePanel {
   const trans = translator.load('eo_jlab');
   const panel = new SidePanel({ translator });
@@ -65,9 +65,9 @@ export function createSidebar(
     })
   );
 
-  panel.addWidget(
-    section('search', trans.__('Search'), SearchSection, model, trans)
-  );
+  search.id = 'jp-EOJLab-section-search';
+  search.title.label = trans.__('Search');
+  panel.addWidget(search);
   panel.addWidget(
     section('processes', trans.__('Processes'), ProcessesSection, model, trans)
   );
@@ -75,9 +75,9 @@ export function createSidebar(
   panel.addWidget(
     section('shared', trans.__('Shared'), SharedSection, model, trans)
   );
-  // Search and Processes hold lists; Jobs and Shared start with a line of text.
+  // Search holds the map, form and results; the others start with a few lines.
   if (panel.content instanceof AccordionPanel) {
-    panel.content.setRelativeSizes([3, 3, 1, 1]);
+    panel.content.setRelativeSizes([6, 2, 1, 1]);
   }
   return panel;
 }

@@ -1,0 +1,104 @@
+import { expect, test } from '@jupyterlab/galata';
+
+const SIDEBAR = 'jp-EOJLab-sidebar';
+const SHOTS = 'screenshots';
+
+/** Runs in the page: the OpenLayers map of the Search section (through the app's shell). */
+function searchMap(): any {
+  const app = (window as any).jupyterapp;
+  const sidebar = Array.from(app.shell.widgets('left') as Iterable<any>).find(
+    (w: any) => w.id === 'jp-EOJLab-sidebar'
+  ) as any;
+  const search = sidebar.widgets.find(
+    (w: any) => w.id === 'jp-EOJLab-section-search'
+  );
+  return search.map.olMap;
+}
+
+test.use({ viewport: { width: 1400, height: 1000 } });
+
+test.describe('Catalogue search (eo-jlab demo catalogue)', () => {
+  test('draw an area, search, see results, footprints and details', async ({
+    page
+  }) => {
+    await page.sidebar.openTab(SIDEBAR);
+    await page.sidebar.setWidth(420);
+    const panel = page.locator(`#${SIDEBAR}`);
+    // Give the Search section the room: fold the others.
+    for (const title of ['Processes', 'Jobs', 'Shared']) {
+      await panel
+        .locator('.jp-AccordionPanel-title', { hasText: title })
+        .click();
+    }
+    await panel.getByLabel('Catalogue', { exact: true }).selectOption('demo');
+    const collection = panel.getByLabel('Collection', { exact: true });
+    await collection.fill('sentinel-2-l2a-demo');
+    // Filters come from the collection's queryables.
+    await expect(panel.locator('[data-filter="cloud_cover"]')).toBeVisible();
+    await expect(
+      panel.locator('[data-filter="platform"] select')
+    ).toBeVisible();
+
+    await panel.getByLabel('From', { exact: true }).fill('2025-03-01');
+    await panel.getByLabel('To', { exact: true }).fill('2025-03-31');
+
+    // Draw a box around Toulouse on the map (drag with the pointer).
+    await panel.getByRole('button', { name: 'Draw box' }).click();
+    const map = panel.locator('.jp-EOJLab-map');
+    const box = (await map.boundingBox())!;
+    // Zoom the map on Toulouse, then find where two corners of the area are on screen.
+    const corners = await page.evaluate(`(() => {
+      const map = (${searchMap.toString()})();
+      const R = 20037508.342789244;
+      const merc = ([lon, lat]) => [lon * R / 180,
+        Math.log(Math.tan((90 + lat) * Math.PI / 360)) / (Math.PI / 180) * R / 180];
+      const [w, s] = merc([0.3, 43.1]), [e, n] = merc([2.1, 44.4]);
+      map.getView().fit([w, s, e, n], { duration: 0 });
+      map.renderSync();
+      return [map.getPixelFromCoordinate(merc([0.9, 43.9])),
+              map.getPixelFromCoordinate(merc([1.5, 43.5]))];
+    })()`);
+    const [[x1, y1], [x2, y2]] = corners as number[][];
+    await page.mouse.move(box.x + x1, box.y + y1);
+    await page.mouse.down();
+    await page.mouse.move(box.x + x2, box.y + y2, { steps: 5 });
+    await page.mouse.up();
+    await expect(panel.locator('.jp-EOJLab-area-text')).toHaveAttribute(
+      'data-area',
+      'bbox'
+    );
+
+    await panel.getByRole('button', { name: 'Search', exact: true }).click();
+    const results = panel.locator('.jp-EOJLab-result');
+    await expect(results.first()).toBeVisible();
+    await expect(panel.locator('.jp-EOJLab-count')).toContainText(/of \d+/);
+    const count = await results.count();
+    expect(count).toBeGreaterThan(0);
+    for (const title of await panel
+      .locator('.jp-EOJLab-result-title')
+      .allTextContents()) {
+      expect(title).toContain('Toulouse');
+      expect(title).toContain('2025-03');
+    }
+    // Footprints on the map, one per result.
+    const footprints = await page.evaluate(
+      `(${searchMap.toString()})().getLayers().getArray()[2].getSource().getFeatures().length`
+    );
+    expect(footprints).toBe(count);
+
+    await results.first().click();
+    const details = panel.locator('.jp-EOJLab-details');
+    await expect(details).toContainText('sentinel-2-l2a-demo');
+    await expect(details.locator('img.jp-EOJLab-quicklook')).toHaveJSProperty(
+      'complete',
+      true
+    );
+    const width = await details
+      .locator('img.jp-EOJLab-quicklook')
+      .evaluate(img => (img as HTMLImageElement).naturalWidth);
+    expect(width).toBe(128);
+    await page.screenshot({ path: `${SHOTS}/search.png` });
+    await details.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${SHOTS}/search-details.png` });
+  });
+});
