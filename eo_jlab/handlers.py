@@ -177,6 +177,17 @@ class QuicklookHandler(EOJLabHandler):
         self.finish(data, set_content_type=kind)
 
 
+class SnippetsHandler(EOJLabHandler):
+    """``POST snippets``: code for an item or a search, per language and flavour."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        from .snippets import SnippetRequest, generate
+
+        request = self.parse_body(SnippetRequest)
+        self.write_json(generate(request, self.services))
+
+
 class UnknownRouteHandler(EOJLabHandler):
     """Any other path under eo-jlab/: a contract-shaped 404 instead of an HTML page."""
 
@@ -217,5 +228,6 @@ HANDLERS = [
     (rf"/eo-jlab/catalogues/{CID}/search", SearchHandler),
     (rf"/eo-jlab/catalogues/{CID}/items/(?P<item_id>[^/]+)", ItemHandler),
     (rf"/eo-jlab/catalogues/{CID}/quicklook", QuicklookHandler),
+    (r"/eo-jlab/snippets", SnippetsHandler),
     (r"/eo-jlab/(.*)", UnknownRouteHandler),
 ]

@@ -62,6 +62,7 @@ class Upstream:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # see tests/servers/resto.py
 
             def log_message(self, *args):  # quiet
                 pass
