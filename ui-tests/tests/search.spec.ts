@@ -102,3 +102,87 @@ test.describe('Catalogue search (eo-jlab demo catalogue)', () => {
     await page.screenshot({ path: `${SHOTS}/search-details.png` });
   });
 });
+
+test.describe('Results into notebooks', () => {
+  test('drag a result onto a notebook, run the cell, see the item id', async ({
+    page
+  }) => {
+    await page.notebook.createNew('drop.ipynb');
+    await page.sidebar.openTab(SIDEBAR);
+    await page.sidebar.setWidth(420);
+    const panel = page.locator(`#${SIDEBAR}`);
+    for (const title of ['Processes', 'Jobs', 'Shared']) {
+      await panel
+        .locator('.jp-AccordionPanel-title', { hasText: title })
+        .click();
+    }
+    await panel.getByLabel('Catalogue', { exact: true }).selectOption('demo');
+    await panel.getByLabel('Text', { exact: true }).fill('Rome 2025-04');
+    await panel.getByRole('button', { name: 'Search', exact: true }).click();
+    const result = panel.locator('.jp-EOJLab-result').first();
+    await expect(result).toBeVisible();
+    const id = (await result.getAttribute('data-item-id'))!;
+    expect(id).toContain('T33TTG');
+
+    await result.dragTo(page.locator('.jp-NotebookPanel .jp-Notebook').first());
+    const cells = page.locator('.jp-NotebookPanel .jp-Cell');
+    await expect(cells).toHaveCount(2);
+    const generated = await page.evaluate(() => {
+      const panel = (window as any).jupyterapp.shell.currentWidget;
+      return panel.content.model.sharedModel.cells.map((c: any) => ({
+        source: c.getSource(),
+        meta: c.getMetadata('eo_jlab')
+      }));
+    });
+    const cell = generated.find((c: any) => c.meta)!;
+    expect(cell.meta.item).toBe(id);
+    expect(cell.source).toContain(id);
+
+    const index = generated.indexOf(cell);
+    await page.notebook.runCell(index);
+    await expect(
+      cells.nth(index).locator('.jp-OutputArea-output')
+    ).toContainText(id, { timeout: 60000 });
+
+    // Insert again for the same item: the generated cell is replaced, not duplicated.
+    const before = await cells.count();
+    await result.click();
+    await expect(result).toHaveClass(/jp-mod-selected/);
+    await page.evaluate(() =>
+      (window as any).jupyterapp.commands.execute('eo-jlab:insert-item')
+    );
+    await expect(cells).toHaveCount(before);
+    const tagged = await page.evaluate(() => {
+      const panel = (window as any).jupyterapp.shell.currentWidget;
+      return panel.content.model.sharedModel.cells.filter((c: any) =>
+        c.getMetadata('eo_jlab')
+      ).length;
+    });
+    expect(tagged).toBe(1);
+    await page.screenshot({ path: `${SHOTS}/drop-into-notebook.png` });
+  });
+
+  test('hostile catalogue texts show as text', async ({ page }) => {
+    const dialogs: string[] = [];
+    page.on('dialog', dialog => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.sidebar.openTab(SIDEBAR);
+    const panel = page.locator(`#${SIDEBAR}`);
+    await panel
+      .getByLabel('Catalogue', { exact: true })
+      .selectOption('fixture');
+    await panel.getByRole('button', { name: 'Search', exact: true }).click();
+    const result = panel.locator('.jp-EOJLab-result').first();
+    await expect(result.locator('.jp-EOJLab-result-title')).toHaveText(
+      '<img src=x onerror=alert(1)>'
+    );
+    await result.click();
+    const details = panel.locator('.jp-EOJLab-details');
+    await expect(details).toContainText('<script>alert(2)</script>');
+    await expect(details).toContainText('hostile"\'<b>id</b>');
+    expect(await panel.locator('img[src="x"], b, script').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+  });
+});
