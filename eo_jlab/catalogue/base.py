@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any, Literal
 from urllib.parse import urljoin
@@ -335,6 +336,46 @@ def _bounds(geometry: dict[str, Any] | None) -> list[float] | None:
         return list(shape(geometry).bounds)
     except Exception:
         return None
+
+
+def queryables_schema(collection: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The JSON Schema document every adapter answers ``queryables`` with."""
+    return {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "type": "object",
+        "title": f"Queryables of {collection}",
+        "additionalProperties": False,
+        **extra,
+        "properties": properties,
+    }
+
+
+def infer_queryables(
+    property_sets: Iterable[dict[str, Any]], skip: frozenset[str] | set[str] = frozenset()
+) -> dict[str, Any]:
+    """JSON Schema properties from items' scalar values: booleans, numbers with their range,
+    strings (with an ``enum`` when there are at most 25 distinct values)."""
+    values: dict[str, list[Any]] = {}
+    for properties in property_sets:
+        for key, value in properties.items():
+            if key in skip or value is None or isinstance(value, (dict, list)):
+                continue
+            values.setdefault(key, []).append(value)
+    schemas: dict[str, Any] = {}
+    for key, seen in sorted(values.items()):
+        if all(isinstance(v, bool) for v in seen):
+            schemas[key] = {"type": "boolean", "title": key}
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seen):
+            kind = "integer" if all(isinstance(v, int) for v in seen) else "number"
+            schemas[key] = {"type": kind, "title": key, "minimum": min(seen),
+                            "maximum": max(seen)}  # fmt: skip
+        elif all(isinstance(v, str) for v in seen):
+            schema: dict[str, Any] = {"type": "string", "title": key}
+            distinct = sorted(set(seen))
+            if len(distinct) <= 25:
+                schema["enum"] = distinct
+            schemas[key] = schema
+    return schemas
 
 
 def matches_filters(properties: dict[str, Any], filters: dict[str, Any] | None) -> bool:

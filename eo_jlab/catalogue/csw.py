@@ -51,6 +51,7 @@ from .base import (
     SearchRequest,
     format_instant,
     parse_instant,
+    queryables_schema,
 )
 
 NS = {
@@ -223,16 +224,13 @@ class CswCatalogue(Catalogue):
 
     async def queryables(self, collection: str) -> dict[str, Any]:
         await self._known_collections([collection], not_found=True)
-        return {
-            "$schema": "https://json-schema.org/draft/2019-09/schema",
-            "type": "object",
-            "title": f"Queryables of {collection}",
-            "properties": {
+        return queryables_schema(
+            collection,
+            {
                 name: {"type": kind, "title": name, "x-csw-queryable": queryable}
                 for name, (queryable, kind) in FILTERABLE.items()
             },
-            "additionalProperties": False,
-        }
+        )
 
     async def _known_collections(self, wanted: list[str], *, not_found: bool = False) -> bool:
         """True when ``wanted`` are real parent identifiers; False for the pseudo collection."""

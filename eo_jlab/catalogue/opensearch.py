@@ -19,6 +19,9 @@ Choices:
 * Paging state (next index or page) is kept in the page token; ``number_matched`` is
   ``os:totalResults`` (Atom) or the top-level ``properties.totalResults`` (Resto).
 * Resto quirks: ``"geometry": []`` is no geometry, ``cloudCover`` -1 is unknown (null).
+  Resto (CDSE, CREODIAS) answers ``"totalResults": null`` unless asked for
+  ``{resto:exactCount}``, and counting is slow: the first page asks for it, and the count
+  travels in the page token to later pages.
 * Atom entries: ``georss:polygon``/``box``/``where`` (GML polygons and envelopes, lat/lon),
   ``media:thumbnail``/``media:content``, EO elements matched by local name in any namespace.
 * ``item()``: a search by ``{geo:uid}`` when offered, else by the id as search terms, keeping
@@ -37,13 +40,22 @@ from lxml import etree
 from ..errors import BadRequest, NotFound, UpstreamError
 from ..models import CatalogueEndpoint
 from ..net import HttpClient
-from .base import Catalogue, PageToken, SearchPage, SearchRequest, format_instant, parse_instant
+from .base import (
+    Catalogue,
+    PageToken,
+    SearchPage,
+    SearchRequest,
+    format_instant,
+    parse_instant,
+    queryables_schema,
+)
 
 OS = "http://a9.com/-/spec/opensearch/1.1/"
 GEO = "http://a9.com/-/opensearch/extensions/geo/1.0/"
 TIME = "http://a9.com/-/opensearch/extensions/time/1.0/"
 EO = "http://a9.com/-/opensearch/extensions/eo/1.0/"
 PARAMS = "http://a9.com/-/spec/opensearch/extensions/parameters/1.0/"
+RESTO = "http://mapshup.info/-/resto/2.0/"
 ATOM = "http://www.w3.org/2005/Atom"
 JSON_TYPES = ("application/geo+json", "application/json", "application/vnd.geo+json")
 _TOKEN = re.compile(r"\{([^{}?]+)(\??)\}")
@@ -203,13 +215,7 @@ class OpenSearchCatalogue(Catalogue):
                 if options:
                     schema["enum"] = options
                 properties[name] = schema
-        return {
-            "$schema": "https://json-schema.org/draft/2019-09/schema",
-            "type": "object",
-            "title": f"Queryables of {collection}",
-            "properties": properties,
-            "additionalProperties": False,
-        }
+        return queryables_schema(collection, properties)
 
     # --- search ---------------------------------------------------------------------------
 
@@ -229,7 +235,11 @@ class OpenSearchCatalogue(Catalogue):
             raise BadRequest("This OpenSearch catalogue cannot page.")
         if template.has(OS, "count"):
             values[(OS, "count")] = str(request.limit)
+        if template.has(RESTO, "exactCount") and not position:
+            values[(RESTO, "exactCount")] = "1"
         features, total = await self._fetch(template.fill(values, self.endpoint.id), template)
+        if total is None and isinstance(state.get("m"), int):
+            total = state["m"]
         features = features[: request.limit]
         collection = values.get((EO, "parentIdentifier"))
         for feature in features:
@@ -237,11 +247,8 @@ class OpenSearchCatalogue(Catalogue):
                 feature["properties"]["collection"] = collection
         following = position + len(features)
         more = (following < total) if total is not None else len(features) == request.limit
-        token = (
-            PageToken.encode(self.endpoint.id, request, {"n": following})
-            if more and features
-            else None
-        )
+        carried = {"n": following} if total is None else {"n": following, "m": total}
+        token = PageToken.encode(self.endpoint.id, request, carried) if more and features else None
         return SearchPage(features=features, next_page_token=token, number_matched=total)
 
     async def _values(

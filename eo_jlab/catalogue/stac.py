@@ -22,7 +22,15 @@ from urllib.parse import quote, urljoin
 from ..errors import BadRequest, NotFound, UpstreamError
 from ..models import CatalogueEndpoint
 from ..net import HttpClient, UpstreamResponse
-from .base import STAC_TO_ITEM, Catalogue, PageToken, SearchPage, SearchRequest, item_from_stac
+from .base import (
+    STAC_TO_ITEM,
+    Catalogue,
+    PageToken,
+    SearchPage,
+    SearchRequest,
+    item_from_stac,
+    queryables_schema,
+)
 
 log = logging.getLogger(__name__)
 
@@ -525,12 +533,6 @@ def _get_params(body: dict[str, Any]) -> dict[str, Any]:
 def _schema(
     collection: str, properties: dict[str, Any], base: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    schema = {
-        "$schema": "https://json-schema.org/draft/2019-09/schema",
-        "type": "object",
-        "title": f"Queryables of {collection}",
-        "additionalProperties": True,
-    }
-    schema.update(base or {})
-    schema["properties"] = properties
-    return schema
+    return queryables_schema(
+        collection, properties, **{"additionalProperties": True, **(base or {})}
+    )

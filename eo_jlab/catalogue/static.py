@@ -31,9 +31,11 @@ from .base import (
     SearchPage,
     SearchRequest,
     format_instant,
+    infer_queryables,
     item_from_stac,
     matches_filters,
     parse_instant,
+    queryables_schema,
 )
 
 log = logging.getLogger(__name__)
@@ -402,34 +404,5 @@ def _collection_summary(cid: str, doc: dict[str, Any], index: _Index) -> dict[st
 
 
 def _queryables(collection: str, entries: list[_Entry]) -> dict[str, Any]:
-    values: dict[str, list[Any]] = {}
-    for entry in entries:
-        for key, value in entry.item["properties"].items():
-            if key in _NOT_QUERYABLE or value is None or isinstance(value, (dict, list)):
-                continue
-            values.setdefault(key, []).append(value)
-    properties: dict[str, Any] = {}
-    for key, seen in sorted(values.items()):
-        if all(isinstance(v, bool) for v in seen):
-            properties[key] = {"type": "boolean", "title": key}
-        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seen):
-            kind = "integer" if all(isinstance(v, int) for v in seen) else "number"
-            properties[key] = {
-                "type": kind,
-                "title": key,
-                "minimum": min(seen),
-                "maximum": max(seen),
-            }
-        elif all(isinstance(v, str) for v in seen):
-            distinct = sorted(set(seen))
-            schema: dict[str, Any] = {"type": "string", "title": key}
-            if len(distinct) <= 25:
-                schema["enum"] = distinct
-            properties[key] = schema
-    return {
-        "$schema": "https://json-schema.org/draft/2019-09/schema",
-        "type": "object",
-        "title": f"Queryables of {collection}",
-        "properties": properties,
-        "additionalProperties": False,
-    }
+    properties = infer_queryables((e.item["properties"] for e in entries), _NOT_QUERYABLE)
+    return queryables_schema(collection, properties)

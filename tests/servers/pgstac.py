@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from eo_jlab.catalogue.base import infer_queryables
 from eo_jlab.demo.catalogue import write_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,24 +72,7 @@ def _check_installed() -> None:
 
 def _queryables(items: list[dict[str, Any]]) -> dict[str, Any]:
     """A JSON Schema of the items' scalar properties (type, range, enum), STAC names."""
-    values: dict[str, list[Any]] = {}
-    for item in items:
-        for key, value in item["properties"].items():
-            if key in NOT_QUERYABLE or value is None or isinstance(value, (dict, list)):
-                continue
-            values.setdefault(key, []).append(value)
-    properties: dict[str, Any] = {}
-    for key, seen in sorted(values.items()):
-        if all(isinstance(v, bool) for v in seen):
-            properties[key] = {"type": "boolean", "title": key}
-        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seen):
-            kind = "integer" if all(isinstance(v, int) for v in seen) else "number"
-            properties[key] = {"type": kind, "title": key, "minimum": min(seen)}
-            properties[key]["maximum"] = max(seen)
-        elif all(isinstance(v, str) for v in seen):
-            properties[key] = {"type": "string", "title": key}
-            if len(set(seen)) <= 25:
-                properties[key]["enum"] = sorted(set(seen))
+    properties = infer_queryables((item["properties"] for item in items), NOT_QUERYABLE)
     return {"type": "object", "properties": properties}
 
 

@@ -186,3 +186,43 @@ test.describe('Results into notebooks', () => {
     expect(dialogs).toEqual([]);
   });
 });
+
+test.describe('Beside ipyleaflet', () => {
+  test('an ipyleaflet map in a notebook and the sidebar map both work', async ({
+    page
+  }) => {
+    await page.notebook.createNew('leaflet.ipynb');
+    await page.notebook.setCell(
+      0,
+      'code',
+      [
+        'from ipyleaflet import Map, GeoJSON',
+        'from eo_jlab.widgets import show_items',
+        'm = Map(center=(43.7, 1.2), zoom=6)',
+        'm.add(GeoJSON(data={"type": "Feature", "properties": {}, "geometry": {',
+        '    "type": "Polygon", "coordinates": [[[0.5, 43.2], [1.9, 43.2], [1.9, 44.2], [0.5, 43.2]]]}}))',
+        'm'
+      ].join('\n')
+    );
+    await page.notebook.runCell(0);
+    const leaflet = page.locator('.jp-OutputArea-output .leaflet-container');
+    await expect(leaflet).toBeVisible({ timeout: 60000 });
+    await expect(leaflet.locator('path.leaflet-interactive')).toHaveCount(1);
+
+    await page.sidebar.openTab(SIDEBAR);
+    const panel = page.locator(`#${SIDEBAR}`);
+    await panel.getByLabel('Catalogue', { exact: true }).selectOption('demo');
+    await panel.getByLabel('Text', { exact: true }).fill('Lisbon 2025-05');
+    await panel.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect(panel.locator('.jp-EOJLab-result').first()).toBeVisible();
+    const count = await panel.locator('.jp-EOJLab-result').count();
+    const footprints = await page.evaluate(
+      `(${searchMap.toString()})().getLayers().getArray()[2].getSource().getFeatures().length`
+    );
+    expect(footprints).toBe(count);
+    // Both maps are still there and drawn.
+    await expect(leaflet).toBeVisible();
+    await expect(panel.locator('.jp-EOJLab-map canvas').first()).toBeVisible();
+    await page.screenshot({ path: `${SHOTS}/beside-ipyleaflet.png` });
+  });
+});
