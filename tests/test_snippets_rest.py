@@ -72,7 +72,6 @@ NUL_TARGET = {"kind": "item", "catalogue": "demo", "item": {**ITEM, "id": "a\x00
         (req({"kind": "bogus"}), "target kind"),
         (req({"kind": "job", "job": "j1"}), "not available yet"),
         (req(ITEM_TARGET, "r", "widgets"), "widgets flavour"),
-        (req({"kind": "search", "catalogue": "os", "request": {}}), "not available yet"),
         (req({"kind": "search", "catalogue": "demo", "request": {"bbox": [1]}}, "r"), "bbox"),
         (req(NUL_TARGET, "shell"), "NUL"),
     ],

@@ -38,7 +38,9 @@ class Filter:
 
 @dataclass
 class SearchPlan:
-    protocol: str  # "static" (walk a catalog.json) or "stac" (STAC API /search)
+    # "static" (walk a catalog.json), "stac" (STAC API /search), "opensearch" (``url`` is the
+    # description document) or "csw" (``url`` is where GetRecords is posted)
+    protocol: str
     url: str
     collections: list[str]
     bbox: list[float] | None  # the area as given (STAC API)
@@ -50,6 +52,13 @@ class SearchPlan:
     words: list[str]
     filters: list[Filter]
     limit: int
+    # OpenSearch: the template's values as (namespace URI, local name, value), paging aside.
+    parameters: list[tuple[str, str, str]] = field(default_factory=list)
+    # CSW: the GetCapabilities URL and the GetRecords requests eo-jlab would make, keyed by
+    # "<version> iso" / "<version> dc" (ISO or Dublin Core time queryables): ("POST", XML) or
+    # ("GET", URL), tried in order until one is not refused.
+    capabilities: str | None = None
+    attempts: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def datetime(self) -> str | None:
@@ -113,11 +122,6 @@ def item_plan(item: dict[str, Any]) -> ItemPlan:
 
 
 def search_plan(endpoint: CatalogueEndpoint, request: SearchRequest) -> SearchPlan:
-    if endpoint.protocol not in ("static", "stac"):
-        raise BadRequest(
-            f"Search snippets for {endpoint.protocol} catalogues are not available yet; "
-            "drag single items instead."
-        )
     url = str(endpoint.url)
     if endpoint.protocol == "static" and not url.startswith(("http://", "https://")):
         from pathlib import Path
@@ -145,7 +149,7 @@ def search_plan(endpoint: CatalogueEndpoint, request: SearchRequest) -> SearchPl
                 raise BadRequest(f"Unknown filter operator {op!r} for {name!r}.")
         keys = [name] + [stac for stac, mine in STAC_TO_ITEM.items() if mine == name]
         filters.append(Filter(name=name, keys=keys, ops=list(condition.items())))
-    return SearchPlan(
+    plan = SearchPlan(
         protocol=endpoint.protocol,
         url=url,
         collections=list(request.collections or []),
@@ -159,3 +163,105 @@ def search_plan(endpoint: CatalogueEndpoint, request: SearchRequest) -> SearchPl
         filters=filters,
         limit=request.limit,
     )
+    if endpoint.protocol == "opensearch":
+        plan.parameters = _opensearch_parameters(endpoint, request)
+    elif endpoint.protocol == "csw":
+        _csw(plan, endpoint, request)
+    return plan
+
+
+def _opensearch_parameters(
+    endpoint: CatalogueEndpoint, request: SearchRequest
+) -> list[tuple[str, str, str]]:
+    """The values eo-jlab's OpenSearch adapter fills the template with (its ``_values``); the
+    snippet reads the description document itself and fills the template the same way."""
+    from ..catalogue.opensearch import EO, EO_FILTERS, GEO, OS, TIME, _eo_value, _number
+
+    values: list[tuple[str, str, str]] = []
+    collections = [c for c in request.collections or [] if c != endpoint.id]
+    if len(collections) > 1:
+        raise BadRequest(
+            f"The OpenSearch catalogue {endpoint.id!r} searches one collection at a time."
+        )
+    if collections:
+        values.append((EO, "parentIdentifier", collections[0]))
+    if request.q:
+        values.append((OS, "searchTerms", request.q))
+    area = request.bbox
+    if area is None and request.intersects is not None:
+        from shapely.geometry import shape
+
+        area = list(shape(request.intersects).bounds)
+    if area is not None:
+        values.append((GEO, "box", ",".join(_number(v) for v in area)))
+    interval = request.interval
+    if interval is not None and interval.start is not None:
+        values.append((TIME, "start", format_instant(interval.start)))
+    if interval is not None and interval.end is not None:
+        values.append((TIME, "end", format_instant(interval.end)))
+    for name, condition in (request.filters or {}).items():
+        local, interval_ok = EO_FILTERS.get(name, (None, False))
+        if local is None:
+            raise BadRequest(f"The OpenSearch catalogue {endpoint.id!r} cannot filter on {name!r}.")
+        values.append((EO, local, _eo_value(name, condition, interval_ok)))
+    return values
+
+
+def _csw(plan: SearchPlan, endpoint: CatalogueEndpoint, request: SearchRequest) -> None:
+    """The GetRecords documents eo-jlab's CSW adapter posts, built by the adapter itself for
+    each version and time queryables the server may have; the snippet asks GetCapabilities
+    which one applies. Nothing is fetched here."""
+    from urllib.parse import urlencode
+
+    from ..catalogue.csw import NS, V2, V3, CswCatalogue
+
+    catalogue = CswCatalogue(endpoint, http=None)  # type: ignore[arg-type]
+    plan.url = catalogue.base
+    params = {"service": "CSW", "request": "GetCapabilities"}
+    if catalogue.pinned:
+        params.update({"acceptversions": catalogue.pinned, "version": catalogue.pinned})
+    plan.capabilities = catalogue.base + ("&" if "?" in catalogue.base else "?") + urlencode(params)
+    collections = list(request.collections or [])
+    if endpoint.id in collections:
+        collections = []  # the pseudo collection is everything
+    versions = [V2] if catalogue.pinned and catalogue.pinned.startswith("2") else [V3, V2]
+    separator = "&" if "?" in catalogue.base else "?"
+    for version in versions:
+        v3 = version == V3
+        for iso in (True, False):
+            caps = {"version": version, "iso_time": iso}
+            key = f"{version} {'iso' if iso else 'dc'}"
+            # The adapter's ways (CswCatalogue._get_records): POST XML; GET with a filter in
+            # the version's encoding; for CSW 3, GET with a FES 1.1 filter (pycsw 2.6).
+            attempts = [
+                (
+                    "POST",
+                    catalogue._get_records_xml(
+                        caps, catalogue._clauses(request, caps, collections, v3), 1, request.limit
+                    ),
+                )
+            ]
+            for fes2 in [True, False] if v3 else [False]:
+                params = {
+                    "service": "CSW",
+                    "version": version,
+                    "request": "GetRecords",
+                    "typenames": "csw30:Record" if v3 else "csw:Record",
+                    "elementsetname": "full",
+                    "resulttype": "results",
+                    "outputschema": NS["csw30"] if v3 else NS["csw"],
+                    "startposition": "1",
+                    "maxrecords": str(request.limit),
+                    "sortby": f"{catalogue._sort_property(caps)}:D",
+                }
+                clauses = catalogue._clauses(request, caps, collections, fes2)
+                if clauses:
+                    params.update(
+                        {
+                            "constraintlanguage": "FILTER",
+                            "constraint_language_version": "2.0.0" if fes2 else "1.1.0",
+                            "constraint": catalogue._filter(clauses, fes2),
+                        }
+                    )
+                attempts.append(("GET", catalogue.base + separator + urlencode(params)))
+            plan.attempts[key] = attempts

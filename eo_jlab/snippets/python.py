@@ -1,5 +1,6 @@
 """Python snippets: pystac for STAC items and static catalogues, pystac-client for STAC APIs,
-requests for other metadata documents."""
+requests for other metadata documents, OpenSearch and CSW (the standard library's XML parser
+for the answers)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ def render(plan: ItemPlan | SearchPlan, *, widgets: bool) -> tuple[str, list[str
         code, requires = _item(plan, widgets)
     elif plan.protocol == "static":
         code, requires = _static_search(plan)
+    elif plan.protocol == "opensearch":
+        code, requires = _opensearch_search(plan)
+    elif plan.protocol == "csw":
+        code, requires = _csw_search(plan)
     else:
         code, requires = _stac_search(plan)
     if widgets:
@@ -245,3 +250,167 @@ def _stac_search(plan: SearchPlan) -> tuple[str, list[str]]:
         "for item in items:\n" + PRINT_API_ITEM
     )
     return code, ["pystac-client"]
+
+
+OPENSEARCH = """\
+OS = "http://a9.com/-/spec/opensearch/1.1/"
+JSON_TYPES = ("application/geo+json", "application/json", "application/vnd.geo+json")
+PAGING = (OS + "count", OS + "startIndex", OS + "startPage")
+
+
+def local(element):
+    return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
+
+
+def media_type(url):
+    return (url.get("type") or "").split(";")[0].strip().lower()
+
+
+# The description document: its results template, GeoJSON when offered, else Atom.
+response = requests.get(
+    description, headers={"Accept": "application/opensearchdescription+xml"}, timeout=60
+)
+response.raise_for_status()
+prefixes = {}
+for _, (prefix, uri) in ET.iterparse(BytesIO(response.content), events=("start-ns",)):
+    prefixes.setdefault(prefix, uri)
+urls = [
+    u for u in ET.fromstring(response.content)
+    if local(u) == "Url" and (u.get("rel") or "results") == "results"
+]
+url = next((u for u in urls if media_type(u) in JSON_TYPES), None) or next(
+    u for u in urls if "atom" in media_type(u)
+)
+values[(OS, "count")] = str(limit)
+values[(OS, "startIndex")] = url.get("indexOffset") or "1"
+values[(OS, "startPage")] = url.get("pageOffset") or "1"
+
+# Fill the template; optional parameters left empty are left out.
+base, _, query = url.get("template").partition("?")
+pairs, offered = [], set()
+for name, value in parse_qsl(query, keep_blank_values=True):
+    tokens = re.findall(r"\\{([^{}?]+)(\\??)\\}", value)
+    given = not tokens
+    for token, optional in tokens:
+        prefix, _, name_in_ns = token.rpartition(":")
+        key = (prefixes.get(prefix, prefix) if prefix else OS, name_in_ns)
+        offered.add(key)
+        text = values.get(key, "")
+        if not text and not optional:
+            raise RuntimeError(f"The catalogue requires the parameter {token!r}.")
+        given = given or bool(text)
+        value = value.replace("{" + token + optional + "}", text)
+    if given:
+        pairs.append((name, value))
+unused = [k[1] for k in values if k not in offered and k[0] + k[1] not in PAGING]
+if unused:
+    raise RuntimeError(f"The catalogue's template has no parameter for {', '.join(unused)}.")
+search = base + "?" + urlencode(pairs, safe=":,/[]")
+
+response = requests.get(search, headers={"Accept": media_type(url) or "application/atom+xml"},
+                        timeout=60)
+response.raise_for_status()
+if media_type(url) in JSON_TYPES:
+    for feature in response.json()["features"][:limit]:
+        print(feature["id"])
+        props = feature.get("properties") or {}
+        download = (props.get("services") or {}).get("download") or {}
+        for key, href in (("thumbnail", props.get("thumbnail") or props.get("quicklook")),
+                          ("data", download.get("url"))):
+            if href:
+                print(f"  {key}: {href}")
+else:
+    feed = ET.fromstring(response.content)
+    for entry in [e for e in feed if local(e) == "entry"][:limit]:
+        texts = {}
+        for child in entry:
+            if child.text and child.text.strip():
+                texts.setdefault(local(child), child.text.strip())
+        print(texts.get("identifier") or texts.get("id"))
+        for link in entry:
+            if local(link) == "link" and link.get("href"):
+                print(f"  {link.get('rel') or 'alternate'}: {link.get('href')}")
+"""
+
+CSW = """\
+def local(element):
+    return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
+
+
+def check(root):
+    if local(root) == "ExceptionReport":
+        reasons = " ".join(e.text or "" for e in root.iter() if local(e) == "ExceptionText")
+        raise RuntimeError(f"The catalogue refused the request: {reasons.strip()}")
+    return root
+
+
+# GetCapabilities: the version the server answers in, and whether it lists the ISO time
+# queryables (apiso:TempExtent_begin/end) or only dc:date.
+response = requests.get(capabilities, headers={"Accept": "application/xml"}, timeout=60)
+response.raise_for_status()
+root = check(ET.fromstring(response.content))
+if version is None:
+    version = "3.0.0" if (root.get("version") or "").startswith("3") else "2.0.2"
+times = "iso" if b"TempExtent_begin" in response.content else "dc"
+
+# GetRecords: the first way the server does not refuse (HTTP 405/501 or an exception).
+for method, request in attempts[f"{version} {times}"]:
+    if method == "POST":
+        response = requests.post(
+            url,
+            data=request.encode("utf-8"),
+            headers={"Content-Type": "application/xml", "Accept": "application/xml"},
+            timeout=60,
+        )
+    else:
+        response = requests.get(request, headers={"Accept": "application/xml"}, timeout=60)
+    if response.status_code in (405, 501) or b"ExceptionReport" in response.content[:1000]:
+        continue
+    response.raise_for_status()
+    break
+results = next(e for e in check(ET.fromstring(response.content)).iter()
+               if local(e) == "SearchResults")
+for record in results:
+    if local(record) not in ("Record", "SummaryRecord", "BriefRecord"):
+        continue
+    print(next((c.text or "").strip() for c in record if local(c) == "identifier"))
+    for ref in record:
+        href = (ref.text or "").strip()
+        if local(ref) in ("references", "URI") and href.startswith(("http://", "https://")):
+            print(f"  {ref.get('scheme') or ref.get('protocol') or 'link'}: {href}")
+"""
+
+
+def _opensearch_search(plan: SearchPlan) -> tuple[str, list[str]]:
+    values = "\n".join(
+        f"    ({py(ns)}, {py(name)}): {py(value)}," for ns, name, value in plan.parameters
+    )
+    code = (
+        "import re\nimport xml.etree.ElementTree as ET\nfrom io import BytesIO\n"
+        "from urllib.parse import parse_qsl, urlencode\n\nimport requests\n\n"
+        f"description = {py(plan.url)}\n"
+        "# The search as eo-jlab runs it: template parameters by (namespace, name).\n"
+        "values = {\n" + values + ("\n" if values else "") + "}\n"
+        f"limit = {py(plan.limit)}\n\n" + OPENSEARCH
+    )
+    return code, ["requests"]
+
+
+def _csw_search(plan: SearchPlan) -> tuple[str, list[str]]:
+    versions = sorted({key.split()[0] for key in plan.attempts})
+    attempts = "\n".join(
+        f"    {py(key)}: [\n"
+        + "".join(f"        ({py(m)}, {py(r)}),\n" for m, r in ways)
+        + "    ],"
+        for key, ways in plan.attempts.items()
+    )
+    code = (
+        "import xml.etree.ElementTree as ET\n\nimport requests\n\n"
+        f"url = {py(plan.url)}\n"
+        f"capabilities = {py(plan.capabilities)}\n"
+        f"version = {py(versions[0] if len(versions) == 1 else None)}  # None: as the server says\n"
+        f"limit = {py(plan.limit)}\n"
+        "# GetRecords exactly as eo-jlab asks it, per CSW version and time queryables.\n"
+        "attempts = {\n" + attempts + "\n}\n\n" + CSW
+    )
+    return code, ["requests"]

@@ -1,4 +1,7 @@
-"""R snippets: jsonlite for STAC documents (files and static catalogues), httr for HTTP."""
+"""R snippets: jsonlite for STAC documents (files and static catalogues), httr for HTTP.
+
+OpenSearch descriptions, Atom feeds and CSW answers are read with base R regular expressions
+on the few elements needed (xml2 is not assumed to be installed)."""
 
 from __future__ import annotations
 
@@ -126,6 +129,10 @@ def render(plan: ItemPlan | SearchPlan, *, widgets: bool) -> tuple[str, list[str
         return _item(plan)
     if plan.protocol == "static":
         return _static_search(plan)
+    if plan.protocol == "opensearch":
+        return _opensearch_search(plan)
+    if plan.protocol == "csw":
+        return _csw_search(plan)
     return _stac_search(plan)
 
 
@@ -202,3 +209,195 @@ def _stac_search(plan: SearchPlan) -> tuple[str, list[str]]:
         + "}\n"
     )
     return code, ["jsonlite", "httr"]
+
+
+XML_HELPERS = r"""unxml <- function(x) {
+  for (p in list(c("&lt;", "<"), c("&gt;", ">"), c("&quot;", "\""), c("&apos;", "'"),
+                 c("&amp;", "&"))) x <- gsub(p[1], p[2], x, fixed = TRUE)
+  x
+}
+attr_of <- function(tag, name) {  # an attribute of one start tag, or NA
+  m <- regmatches(tag, regexec(paste0("\\s", name, "\\s*=\\s*(\"([^\"]*)\"|'([^']*)')"), tag))[[1]]
+  if (length(m) == 0) return(NA_character_)
+  unxml(if (startsWith(m[2], "\"")) m[3] else m[4])
+}
+xml_child <- function(x, name) {  # the text of the first element named name (any prefix)
+  m <- regmatches(x, regexec(paste0("<([A-Za-z0-9_.-]+:)?", name, "(\\s[^>]*)?>([^<]*)</"), x))[[1]]
+  if (length(m) == 0) NA_character_ else trimws(unxml(m[4]))
+}
+"""
+
+OPENSEARCH = r"""OS <- "http://a9.com/-/spec/opensearch/1.1/"
+JSON_TYPES <- c("application/geo+json", "application/json", "application/vnd.geo+json")
+
+# The description document: its results template, GeoJSON when offered, else Atom.
+response <- httr::GET(description, httr::accept("application/opensearchdescription+xml"))
+httr::stop_for_status(response)
+doc <- httr::content(response, as = "text", encoding = "UTF-8")
+decl <- regmatches(doc, gregexpr("xmlns:[A-Za-z0-9_.-]+\\s*=\\s*\"[^\"]*\"", doc))[[1]]
+prefixes <- setNames(sub("^[^\"]*\"([^\"]*)\"$", "\\1", decl),
+                     sub("^xmlns:([A-Za-z0-9_.-]+).*$", "\\1", decl))
+urls <- lapply(regmatches(doc, gregexpr("<([A-Za-z0-9_.-]+:)?Url\\s[^>]*>", doc))[[1]],
+               function(tag) list(type = tolower(trimws(sub(";.*", "", attr_of(tag, "type")))),
+                                  template = attr_of(tag, "template"), rel = attr_of(tag, "rel"),
+                                  index = attr_of(tag, "indexOffset"),
+                                  page = attr_of(tag, "pageOffset")))
+urls <- Filter(function(u) is.na(u$rel) || u$rel == "results", urls)
+urls <- c(Filter(function(u) isTRUE(u$type %in% JSON_TYPES), urls),
+          Filter(function(u) isTRUE(grepl("atom", u$type)), urls))
+if (length(urls) == 0) stop("The catalogue offers neither GeoJSON nor Atom results.")
+url <- urls[[1]]
+given <- list()
+for (v in values) given[[paste(v[[1]], v[[2]])]] <- v[[3]]
+paging <- paste(OS, c("count", "startIndex", "startPage"))
+given[[paging[1]]] <- as.character(limit)
+given[[paging[2]]] <- if (is.na(url$index)) "1" else url$index
+given[[paging[3]]] <- if (is.na(url$page)) "1" else url$page
+
+# Fill the template; optional parameters left empty are left out.
+at <- regexpr("?", url$template, fixed = TRUE)
+base <- if (at > 0) substr(url$template, 1, at - 1) else url$template
+query <- if (at > 0) substring(url$template, at + 1) else ""
+pairs <- character(0)
+offered <- character(0)
+for (pair in strsplit(query, "&", fixed = TRUE)[[1]]) {
+  if (!nzchar(pair)) next
+  eq <- regexpr("=", pair, fixed = TRUE)
+  name <- if (eq > 0) substr(pair, 1, eq - 1) else pair
+  value <- if (eq > 0) substring(pair, eq + 1) else ""
+  tokens <- regmatches(value, gregexpr("\\{[^{}?]+\\??\\}", value))[[1]]
+  filled <- length(tokens) == 0
+  for (token in tokens) {
+    inner <- gsub("^\\{|\\??\\}$", "", token)
+    colon <- regexpr(":[^:]*$", inner)
+    prefix <- if (colon > 0) substr(inner, 1, colon - 1) else ""
+    ns <- if (!nzchar(prefix)) OS else if (is.na(prefixes[prefix])) prefix else prefixes[[prefix]]
+    key <- paste(ns, if (colon > 0) substring(inner, colon + 1) else inner)
+    offered <- c(offered, key)
+    text <- if (is.null(given[[key]])) "" else given[[key]]
+    if (!nzchar(text) && !endsWith(token, "?}")) {
+      stop("The catalogue requires the parameter ", inner, ".")
+    }
+    if (nzchar(text)) filled <- TRUE
+    value <- gsub(token, URLencode(text, reserved = TRUE), value, fixed = TRUE)
+  }
+  if (filled) pairs <- c(pairs, paste0(name, "=", value))
+}
+unused <- setdiff(setdiff(names(given), paging), offered)
+if (length(unused) > 0) {
+  stop("The catalogue's template has no parameter for ", paste(sub("^.* ", "", unused),
+       collapse = ", "), ".")
+}
+search <- if (length(pairs) > 0) paste0(base, "?", paste(pairs, collapse = "&")) else base
+
+response <- httr::GET(search, httr::accept(if (nzchar(url$type)) url$type else
+                                           "application/atom+xml"))
+httr::stop_for_status(response)
+text <- httr::content(response, as = "text", encoding = "UTF-8")
+if (url$type %in% JSON_TYPES) {
+  for (feature in head(jsonlite::parse_json(text)$features, limit)) {
+    cat(as.character(feature$id), "\n", sep = "")
+    p <- feature$properties
+    thumbnail <- if (is.null(p$thumbnail)) p$quicklook else p$thumbnail
+    if (!is.null(thumbnail)) cat("  thumbnail: ", thumbnail, "\n", sep = "")
+    if (!is.null(p$services$download$url)) cat("  data: ", p$services$download$url, "\n", sep = "")
+  }
+} else {
+  entries <- regmatches(text, gregexpr(
+    "(?s)<([A-Za-z0-9_.-]+:)?entry[\\s>].*?</([A-Za-z0-9_.-]+:)?entry>", text, perl = TRUE))[[1]]
+  for (entry in head(entries, limit)) {
+    id <- xml_child(entry, "identifier")
+    cat(if (is.na(id)) xml_child(entry, "id") else id, "\n", sep = "")
+    for (link in regmatches(entry, gregexpr("<([A-Za-z0-9_.-]+:)?link\\s[^>]*>", entry))[[1]]) {
+      rel <- attr_of(link, "rel")
+      href <- attr_of(link, "href")
+      if (!is.na(href)) cat("  ", if (is.na(rel)) "alternate" else rel, ": ", href, "\n", sep = "")
+    }
+  }
+}
+"""
+
+CSW = r"""# GetCapabilities: the version the server answers in, and whether it lists the ISO time
+# queryables (apiso:TempExtent_begin/end) or only dc:date.
+response <- httr::GET(capabilities, httr::accept("application/xml"))
+httr::stop_for_status(response)
+caps <- httr::content(response, as = "text", encoding = "UTF-8")
+if (is.na(version)) {
+  root <- regmatches(caps, regexpr("<([A-Za-z0-9_.-]+:)?Capabilities\\s[^>]*>", caps))
+  answered <- if (length(root) > 0) attr_of(root, "version") else NA
+  version <- if (isTRUE(startsWith(answered, "3"))) "3.0.0" else "2.0.2"
+}
+times <- if (grepl("TempExtent_begin", caps, fixed = TRUE)) "iso" else "dc"
+
+# GetRecords: the first way the server does not refuse (HTTP 405/501 or an exception).
+for (way in attempts[[paste(version, times)]]) {
+  response <- if (way[1] == "POST") {
+    httr::POST(url, body = way[2], httr::content_type("application/xml"),
+               httr::accept("application/xml"))
+  } else {
+    httr::GET(way[2], httr::accept("application/xml"))
+  }
+  text <- httr::content(response, as = "text", encoding = "UTF-8")
+  if (httr::status_code(response) %in% c(405, 501) ||
+      grepl("ExceptionReport", substr(text, 1, 1000), fixed = TRUE)) next
+  break
+}
+if (grepl("ExceptionReport", substr(text, 1, 1000), fixed = TRUE)) {
+  stop("The catalogue refused the request: ", xml_child(text, "ExceptionText"))
+}
+httr::stop_for_status(response)
+records <- regmatches(text, gregexpr(paste0(
+  "(?s)<([A-Za-z0-9_.-]+:)?(Record|SummaryRecord|BriefRecord)[\\s>].*?",
+  "</([A-Za-z0-9_.-]+:)?(Record|SummaryRecord|BriefRecord)>"), text, perl = TRUE))[[1]]
+for (record in records) {
+  cat(xml_child(record, "identifier"), "\n", sep = "")
+  refs <- regmatches(record, gregexpr("<([A-Za-z0-9_.-]+:)?(references|URI)(\\s[^>]*)?>[^<]*</",
+                                      record))[[1]]
+  for (ref in refs) {
+    href <- trimws(unxml(sub("^<[^>]*>([^<]*)</$", "\\1", ref)))
+    if (grepl("^https?://", href)) cat("  link: ", href, "\n", sep = "")
+  }
+}
+"""
+
+
+def _opensearch_search(plan: SearchPlan) -> tuple[str, list[str]]:
+    values = ",\n".join(
+        f"  list({r_str(ns)}, {r_str(n)}, {r_str(v)})" for ns, n, v in plan.parameters
+    )
+    code = (
+        XML_HELPERS
+        + f"\ndescription <- {r_str(plan.url)}\n"
+        + "# The search as eo-jlab runs it: template parameters as (namespace, name, value).\n"
+        + "values <- list(\n"
+        + values
+        + ("\n" if values else "")
+        + ")\n"
+        + f"limit <- {plan.limit}\n\n"
+        + OPENSEARCH
+    )
+    return code, ["httr", "jsonlite"]
+
+
+def _csw_search(plan: SearchPlan) -> tuple[str, list[str]]:
+    versions = sorted({key.split()[0] for key in plan.attempts})
+    attempts = ",\n".join(
+        f"  {r_str(key)} = list(\n"
+        + ",\n".join(f"    c({r_str(m)}, {r_str(x)})" for m, x in ways)
+        + "\n  )"
+        for key, ways in plan.attempts.items()
+    )
+    code = (
+        XML_HELPERS
+        + f"\nurl <- {r_str(plan.url)}\n"
+        + f"capabilities <- {r_str(plan.capabilities or '')}\n"
+        + f"version <- {r_str(versions[0]) if len(versions) == 1 else 'NA'}"
+        + "  # NA: as the server says\n"
+        + f"limit <- {plan.limit}\n"
+        + "# GetRecords exactly as eo-jlab asks it, per CSW version and time queryables.\n"
+        + "attempts <- list(\n"
+        + attempts
+        + "\n)\n\n"
+        + CSW
+    )
+    return code, ["httr"]

@@ -1,4 +1,5 @@
-"""Shell (bash) snippets: curl for HTTP, jq for JSON; every value single-quoted."""
+"""Shell (bash) snippets: curl for HTTP, jq for JSON (and for OpenSearch description documents),
+sed on the few XML elements needed (Atom ids, CSW identifiers); every value single-quoted."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ def render(plan: ItemPlan | SearchPlan, *, widgets: bool) -> tuple[str, list[str
         return _item(plan)
     if plan.protocol == "static":
         return _static_search(plan)
+    if plan.protocol == "opensearch":
+        return _opensearch_search(plan)
+    if plan.protocol == "csw":
+        return _csw_search(plan)
     return _stac_search(plan)
 
 
@@ -178,5 +183,168 @@ def _stac_search(plan: SearchPlan) -> tuple[str, list[str]]:
         + '  "${url%/}/search" | jq -r '
         + sh(jq_program)
         + "\n"
+    )
+    return code, ["bash", "curl", "jq"]
+
+
+UNXML = r"""unxml() {  # the five XML entities
+  sed -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&amp;/\&/g'
+}
+"""
+
+# jq over the description document (raw text): the results template (GeoJSON when offered, else
+# Atom) filled with $values; prints its media type, then the search URL.
+OPENSEARCH_FILL = r"""
+def unxml: gsub("&lt;"; "<") | gsub("&gt;"; ">") | gsub("&quot;"; "\"") | gsub("&apos;"; "'")
+  | gsub("&amp;"; "&");
+def attr($name): (capture("\\s" + $name + "\\s*=\\s*\"(?<v>[^\"]*)\"")
+  // capture("\\s" + $name + "\\s*=\\s*'(?<v>[^']*)'") // {v: null}).v
+  | if . == null then null else unxml end;
+"http://a9.com/-/spec/opensearch/1.1/" as $os
+| ([scan("xmlns:([A-Za-z0-9_.-]+)\\s*=\\s*\"([^\"]*)\"") | {key: .[0], value: .[1]}]
+   | from_entries) as $prefixes
+| [scan("<(?:[A-Za-z0-9_.-]+:)?Url\\s[^>]*>")
+   | {type: ((attr("type") // "") | split(";")[0] | ascii_downcase | gsub("^\\s+|\\s+$"; "")),
+      template: attr("template"), rel: (attr("rel") // "results"),
+      index: (attr("indexOffset") // "1"), page: (attr("pageOffset") // "1")}
+   | select(.rel == "results")] as $urls
+| ([$urls[] | select(.type == "application/geo+json" or .type == "application/json"
+                     or .type == "application/vnd.geo+json")]
+   + [$urls[] | select(.type | contains("atom"))]) as $usable
+| if ($usable | length) == 0 then error("The catalogue offers neither GeoJSON nor Atom results.")
+  else $usable[0] end
+| . as $url
+| ($values | map({key: (.[0] + " " + .[1]), value: .[2]}) | from_entries) as $given
+| ($given + {($os + " count"): $limit, ($os + " startIndex"): $url.index,
+             ($os + " startPage"): $url.page}) as $all
+| ($url.template | index("?")) as $at
+| (if $at == null then [$url.template, ""]
+   else [$url.template[:$at], $url.template[$at + 1:]] end) as [$base, $query]
+| [$query | split("&")[] | select(. != "")
+   | index("=") as $eq
+   | (if $eq == null then [., ""] else [.[:$eq], .[$eq + 1:]] end) as [$name, $value]
+   | [$value | scan("\\{([^{}?]+)(\\??)\\}")] as $tokens
+   | reduce $tokens[] as [$token, $mark] ({name: $name, text: $value, keys: [],
+                                          given: (($tokens | length) == 0)};
+       ($mark // "") as $optional
+       | ($token | rindex(":")) as $colon
+       | (if $colon == null then $os + " " + $token
+          else ($prefixes[$token[:$colon]] // $token[:$colon]) + " " + $token[$colon + 1:]
+          end) as $key
+       | ($all[$key] // "") as $text
+       | if $text == "" and $optional == "" then
+           error("The catalogue requires the parameter " + $token + ".")
+         else . end
+       | .keys += [$key]
+       | .given = (.given or $text != "")
+       | .text = (.text | split("{" + $token + $optional + "}") | join($text | @uri)))] as $pairs
+| [$pairs[].keys[]] as $offered
+| [$given | keys[] | select(. as $k | $offered | index([$k]) | not)] as $unused
+| if ($unused | length) > 0 then
+    error("The catalogue's template has no parameter for "
+          + ($unused | map(split(" ")[1]) | join(", ")) + ".")
+  else . end
+| $url.type,
+  $base + ([$pairs[] | select(.given) | "\(.name)=\(.text)"] | join("&")
+           | if . == "" then "" else "?" + . end)
+"""
+
+GEOJSON_PRINT = (
+    r""".features[:$limit][] | (.id | tostring), ((.properties // {})"""
+    r""" | ((.thumbnail // .quicklook // empty) | "  thumbnail: \(.)"),"""
+    r""" ((.services.download.url? // empty) | "  data: \(.)"))"""
+)
+
+
+def _opensearch_search(plan: SearchPlan) -> tuple[str, list[str]]:
+    values = [list(v) for v in plan.parameters]
+    code = (
+        HEADER
+        + UNXML
+        + f"description={sh(plan.url)}\n"
+        + "# The search as eo-jlab runs it: template parameters as [namespace, name, value].\n"
+        + f"values={sh(json_text(values))}\n"
+        + f"limit={plan.limit}\n"
+        + "doc=$(curl -fsSL -H 'Accept: application/opensearchdescription+xml' \"$description\")\n"
+        + "# Fill the description's template; optional parameters left empty are left out.\n"
+        + 'filled=$(printf \'%s\' "$doc" | jq -Rsr --argjson values "$values" --arg limit "$limit" '
+        + sh(OPENSEARCH_FILL)
+        + ")\n"
+        + "kind=${filled%%$'\\n'*} search=${filled#*$'\\n'}\n"
+        + 'answer=$(curl -fsSL -H "Accept: ${kind:-application/atom+xml}" "$search")\n'
+        + 'case "$kind" in\n'
+        + "  application/geo+json|application/json|application/vnd.geo+json)\n"
+        + '    printf \'%s\' "$answer" | jq -r --argjson limit "$limit" '
+        + sh(GEOJSON_PRINT)
+        + " ;;\n"
+        + "  *)  # Atom: one line per entry, then its dc:identifier, else its atom:id\n"
+        + "    printf '%s' \"$answer\" | tr '\\n\\r' '  ' \\\n"
+        + "      | sed 's/<\\([A-Za-z0-9_.-]*:\\)\\{0,1\\}entry[ >]/\\n&/g' | tail -n +2 \\\n"
+        + '      | sed -n "1,${limit}p" \\\n'
+        + "      | sed -n -e 's/.*<\\([A-Za-z0-9_.-]*:\\)\\{0,1\\}identifier\\( [^>]*\\)\\{0,1\\}"
+        + ">\\([^<]*\\)<.*/\\3/p;t' \\\n"
+        + "          -e 's/.*<\\([A-Za-z0-9_.-]*:\\)\\{0,1\\}id\\( [^>]*\\)\\{0,1\\}>\\([^<]*\\)<.*"
+        + "/\\3/p' \\\n"
+        + "      | unxml ;;\n"
+        + "esac\n"
+    )
+    return code, ["bash", "curl", "jq"]
+
+
+CSW = r"""# GetCapabilities: the version the server answers in, and whether it lists the ISO time
+# queryables (apiso:TempExtent_begin/end) or only dc:date.
+caps=$(curl -fsSL -H 'Accept: application/xml' "$capabilities")
+if [ -z "$version" ]; then
+  answered=$(printf '%s' "$caps" | tr '\n\r' '  ' \
+    | sed -n -e 's/.*<\([A-Za-z0-9_.-]*:\)\{0,1\}Capabilities \([^>]*\)>.*/ \2/' \
+        -e 's/.* version="\([^"]*\)".*/\1/p')
+  case "$answered" in 3*) version=3.0.0 ;; *) version=2.0.2 ;; esac
+fi
+case "$caps" in *TempExtent_begin*) times=iso ;; *) times=dc ;; esac
+
+# GetRecords: the first way the server does not refuse (HTTP 405/501 or an exception).
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+status=''
+while IFS= read -r -d '' method && IFS= read -r -d '' request; do
+  if [ "$method" = POST ]; then
+    status=$(printf '%s' "$request" | curl -sS -o "$out" -w '%{http_code}' -X POST \
+      -H 'Content-Type: application/xml' -H 'Accept: application/xml' --data-binary @- "$url")
+  else
+    status=$(curl -sS -o "$out" -w '%{http_code}' -H 'Accept: application/xml' "$request")
+  fi
+  case "$status" in 405|501) continue ;; esac
+  head -c 1000 "$out" | grep -q ExceptionReport && continue
+  break
+done < <(printf '%s' "$attempts" \
+  | jq -j --arg key "$version $times" '.[$key][] | .[0], "\u0000", .[1], "\u0000"')
+if grep -q ExceptionReport "$out"; then
+  echo "The catalogue refused the request:" >&2
+  tr '\n\r' '  ' <"$out" | sed -n 's/.*ExceptionText[^>]*>\([^<]*\)<.*/\1/p' >&2
+  exit 1
+fi
+case "$status" in 2*) ;; *) echo "The catalogue answered HTTP $status." >&2; exit 1 ;; esac
+# One line per record, then its dc:identifier.
+tr '\n\r' '  ' <"$out" \
+  | sed 's/<\([A-Za-z0-9_.-]*:\)\{0,1\}\(Record\|SummaryRecord\|BriefRecord\)[ >]/\n&/g' \
+  | tail -n +2 \
+  | sed -n 's/.*<\([A-Za-z0-9_.-]*:\)\{0,1\}identifier\( [^>]*\)\{0,1\}>\([^<]*\)<.*/\3/p' \
+  | unxml
+"""
+
+
+def _csw_search(plan: SearchPlan) -> tuple[str, list[str]]:
+    versions = sorted({key.split()[0] for key in plan.attempts})
+    attempts = {key: [list(way) for way in ways] for key, ways in plan.attempts.items()}
+    code = (
+        HEADER
+        + UNXML
+        + f"url={sh(plan.url)}\n"
+        + f"capabilities={sh(plan.capabilities or '')}\n"
+        + f"version={sh(versions[0] if len(versions) == 1 else '')}  # empty: as the server says\n"
+        + "# GetRecords exactly as eo-jlab asks it, per CSW version and time queryables:\n"
+        + '# {"<version> iso|dc": [["POST", xml] or ["GET", url], ...]}\n'
+        + f"attempts={sh(json_text(attempts))}\n"
+        + CSW
     )
     return code, ["bash", "curl", "jq"]

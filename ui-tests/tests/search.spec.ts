@@ -226,3 +226,57 @@ test.describe('Beside ipyleaflet', () => {
     await page.screenshot({ path: `${SHOTS}/beside-ipyleaflet.png` });
   });
 });
+
+test.describe('Kernel languages and failures', () => {
+  test('a result dropped on an R notebook becomes R code that runs', async ({
+    page
+  }) => {
+    await page.notebook.createNew('in-r.ipynb', { kernel: 'ir' });
+    await expect(page.locator('.jp-NotebookPanel-toolbar')).toContainText('R', {
+      timeout: 30000
+    });
+    await page.sidebar.openTab(SIDEBAR);
+    const panel = page.locator(`#${SIDEBAR}`);
+    await panel.getByLabel('Catalogue', { exact: true }).selectOption('demo');
+    await panel.getByLabel('Text', { exact: true }).fill('Nairobi 2025-02');
+    await panel.getByRole('button', { name: 'Search', exact: true }).click();
+    const result = panel.locator('.jp-EOJLab-result').first();
+    await expect(result).toBeVisible();
+    const id = (await result.getAttribute('data-item-id'))!;
+    await result.dragTo(page.locator('.jp-NotebookPanel .jp-Notebook').first());
+    const cells = page.locator('.jp-NotebookPanel .jp-Cell');
+    await expect(cells).toHaveCount(2);
+    const source = await page.evaluate(() => {
+      const panel = (window as any).jupyterapp.shell.currentWidget;
+      const cell = panel.content.model.sharedModel.cells.find((c: any) =>
+        c.getMetadata('eo_jlab')
+      );
+      return cell.getSource();
+    });
+    expect(source).toContain('jsonlite::parse_json');
+    const index = await page.evaluate(() => {
+      const panel = (window as any).jupyterapp.shell.currentWidget;
+      return panel.content.model.sharedModel.cells.findIndex((c: any) =>
+        c.getMetadata('eo_jlab')
+      );
+    });
+    await page.notebook.runCell(index);
+    await expect(
+      cells.nth(index).locator('.jp-OutputArea-output')
+    ).toContainText(id, { timeout: 90000 });
+  });
+
+  test('a catalogue that does not answer gives a readable message', async ({
+    page
+  }) => {
+    await page.sidebar.openTab(SIDEBAR);
+    const panel = page.locator(`#${SIDEBAR}`);
+    await panel
+      .getByLabel('Catalogue', { exact: true })
+      .selectOption('offline');
+    await panel.getByRole('button', { name: 'Search', exact: true }).click();
+    const alert = panel.locator('.jp-EOJLab-search [role="alert"]');
+    await expect(alert).toContainText('connection refused');
+    await expect(alert).not.toContainText('Traceback');
+  });
+});
