@@ -94,9 +94,12 @@ async function currentOrNewNotebook(
   if (current) {
     return current;
   }
-  const panel = (await app.commands.execute(
-    'notebook:create-new'
-  )) as NotebookPanel;
+  // Name the kernel: without one, JupyterLab asks the user to choose (a dialog).
+  await app.serviceManager.kernelspecs.ready;
+  const kernelName = app.serviceManager.kernelspecs.specs?.default;
+  const panel = (await app.commands.execute('notebook:create-new', {
+    kernelName
+  })) as NotebookPanel;
   if (!panel) {
     return null;
   }

@@ -280,3 +280,56 @@ test.describe('Kernel languages and failures', () => {
     await expect(alert).not.toContainText('Traceback');
   });
 });
+
+test.describe('Insert', () => {
+  test('with no notebook open, Insert creates one with the cell', async ({
+    page
+  }) => {
+    await page.sidebar.openTab(SIDEBAR);
+    const panel = page.locator(`#${SIDEBAR}`);
+    await panel.getByLabel('Catalogue', { exact: true }).selectOption('demo');
+    await panel.getByLabel('Text', { exact: true }).fill('Toulouse 2025-01');
+    await panel.getByRole('button', { name: 'Search', exact: true }).click();
+    const result = panel.locator('.jp-EOJLab-result').first();
+    await result.click();
+    const id = (await result.getAttribute('data-item-id'))!;
+    await panel.getByRole('button', { name: 'Insert in notebook' }).click();
+    await expect(page.locator('.jp-NotebookPanel')).toBeVisible({
+      timeout: 30000
+    });
+    await expect
+      .poll(
+        async () =>
+          page.evaluate(() => {
+            const current = (window as any).jupyterapp.shell.currentWidget;
+            const cells = current?.content?.model?.sharedModel?.cells ?? [];
+            return cells
+              .filter((c: any) => c.getMetadata('eo_jlab'))
+              .map((c: any) => c.getMetadata('eo_jlab').item);
+          }),
+        { timeout: 30000 }
+      )
+      .toEqual([id]);
+  });
+
+  test('a read-only notebook is refused with a message', async ({ page }) => {
+    // As root (CI), file modes cannot make a notebook read-only: mark its model read-only,
+    // as JupyterLab does for documents it cannot write.
+    await page.notebook.createNew('locked.ipynb');
+    await page.evaluate(() => {
+      (window as any).jupyterapp.shell.currentWidget.content.model.readOnly =
+        true;
+    });
+    await page.sidebar.openTab(SIDEBAR);
+    const panel = page.locator(`#${SIDEBAR}`);
+    await panel.getByLabel('Catalogue', { exact: true }).selectOption('demo');
+    await panel.getByLabel('Text', { exact: true }).fill('Rome 2025-01');
+    await panel.getByRole('button', { name: 'Search', exact: true }).click();
+    const result = panel.locator('.jp-EOJLab-result').first();
+    await result.dragTo(page.locator('.jp-NotebookPanel .jp-Notebook').first());
+    await expect(
+      page.locator('.jp-Notification-Toast-warning, .Toastify__toast--warning')
+    ).toContainText('read-only');
+    await expect(page.locator('.jp-NotebookPanel .jp-Cell')).toHaveCount(1);
+  });
+});
