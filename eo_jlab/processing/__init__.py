@@ -1,0 +1,1 @@
+"""Processing services (OGC WPS, OGC API - Processes, the local sandbox) and jobs."""
