@@ -1,0 +1,138 @@
+"""The SQLite job store: records, transitions, persistence, bounded exchange, crash safety."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from eo_jlab.errors import NotFound
+from eo_jlab.processing.base import Exchange, RemoteJob, Result
+from eo_jlab.processing.jobs import EXCHANGE_LIMIT, JobStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    jobs = JobStore(tmp_path / "jobs.sqlite")
+    yield jobs
+    jobs.close()
+
+
+def accepted(url="http://wps.example/status/1.xml"):
+    return RemoteJob(status="accepted", status_url=url, job_id="r1")
+
+
+async def test_create_get_list(store):
+    first = await store.create("wps", "slow", {"n": 3}, accepted(), [])
+    await asyncio.sleep(0.01)
+    second = await store.create("ades", "echo", {}, RemoteJob(status="successful"), [])
+    assert (await store.get(first.id)).inputs == {"n": 3}
+    assert first.remote == {"status_url": "http://wps.example/status/1.xml", "job_id": "r1"}
+    assert first.finished is None and second.finished is not None
+    assert [j.id for j in await store.list()] == [second.id, first.id]  # newest first
+    assert [j.id for j in await store.list("accepted")] == [first.id]
+    assert [j.id for j in await store.unfinished()] == [first.id]
+    with pytest.raises(NotFound, match="There is no job 'nope'."):
+        await store.get("nope")
+
+
+async def test_transitions_and_final_states_stay_final(store):
+    job = await store.create("wps", "slow", {}, accepted(), [])
+    job = await store.update(job.id, RemoteJob(status="running", progress=40, message="half"), [])
+    assert (job.status, job.progress, job.message) == ("running", 40, "half")
+    assert job.remote["status_url"].endswith("1.xml")  # kept when a snapshot omits it
+    done = RemoteJob(
+        status="successful",
+        progress=100,
+        results=[Result(id="out", href="http://wps.example/out.tif")],
+    )
+    job = await store.update(job.id, done, [])
+    assert job.status == "successful" and job.finished and job.results[0].href.endswith(".tif")
+    again = await store.update(job.id, RemoteJob(status="running", progress=10), [])
+    assert again.status == "successful" and again.progress == 100
+    dismissed = await store.mark(job.id, "dismissed", "by the user")
+    assert dismissed.status == "successful"  # a finished job is not dismissed afterwards
+
+
+async def test_jobs_survive_reopening(tmp_path):
+    path = tmp_path / "jobs.sqlite"
+    first = JobStore(path)
+    job = await first.create("wps", "slow", {"a": 1}, accepted(), [])
+    first.close()
+    second = JobStore(path)
+    try:
+        assert [j.id for j in await second.unfinished()] == [job.id]
+        assert (await second.get(job.id)).remote_job().status_url.endswith("1.xml")
+    finally:
+        second.close()
+
+
+async def test_exchange_is_kept_and_bounded(store):
+    job = await store.create(
+        "wps", "p", {}, accepted(), [Exchange(method="POST", url="http://w/", request_body="<x/>")]
+    )
+    big = "x" * 60_000
+    for _ in range(6):
+        await store.update(
+            job.id,
+            RemoteJob(status="running"),
+            [Exchange(method="GET", url="http://w/s", response_body=big)],
+        )
+    exchange = await store.exchange(job.id)
+    assert len(json.dumps(exchange)) <= EXCHANGE_LIMIT
+    assert exchange[-1]["response_body"] == big  # the newest are kept
+
+
+async def test_concurrent_updates_leave_valid_records(store):
+    jobs = [await store.create("wps", f"p{i}", {}, accepted(), []) for i in range(10)]
+
+    async def churn(job_id):
+        for progress in range(0, 100, 5):
+            await store.update(job_id, RemoteJob(status="running", progress=progress), [])
+
+    await asyncio.gather(*(churn(j.id) for j in jobs for _ in range(3)))
+    for job in await store.list():
+        assert job.status == "running" and job.progress == 95
+
+
+WRITER = """
+import asyncio, sys
+from eo_jlab.processing.base import RemoteJob
+from eo_jlab.processing.jobs import JobStore
+
+async def main():
+    store = JobStore(sys.argv[1])
+    print("ready", flush=True)
+    while True:
+        job = await store.create("wps", "p", {"k": "v" * 500}, RemoteJob(status="accepted"), [])
+        await store.update(job.id, RemoteJob(status="running", progress=50), [])
+
+asyncio.run(main())
+"""
+
+
+async def test_kill_9_mid_write_leaves_no_half_record(tmp_path):
+    path = tmp_path / "jobs.sqlite"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    store = JobStore(path)
+    try:
+        jobs = await store.list()
+        assert len(jobs) > 10
+        for job in jobs:
+            assert job.inputs == {"k": "v" * 500}
+            assert job.status in ("accepted", "running")
+    finally:
+        store.close()
