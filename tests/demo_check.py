@@ -96,7 +96,7 @@ def main(workspace: str) -> None:
             os.killpg(demo.pid, signal.SIGKILL)
             rest, _ = demo.communicate()
         output.append(rest or "")
-    findings["log_tail"] = "".join(output)[-3000:]
+    findings["log_tail"] = "".join(output)[-20000:]
     print("FINDINGS " + json.dumps(findings))
 
 
