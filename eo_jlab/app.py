@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from pydantic import ValidationError
+from tornado.ioloop import IOLoop
 from traitlets import Float, Int, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
@@ -14,6 +17,10 @@ from .catalogue import CatalogueRegistry
 from .endpoints import EndpointRegistry
 from .models import CatalogueEndpoint, ProcessingEndpoint, describe_validation_error
 from .net import HostPolicy, HostRule, HttpClient
+from .processing import Jobs, ProcessingRegistry
+from .processing.jobs import JobStore
+
+JOB_EVENT_SCHEMA = Path(__file__).parent / "events" / "job.yaml"
 
 
 class EOJLab(Configurable):
@@ -115,7 +122,7 @@ def _validated(value: list, model: type, trait: str) -> list[dict[str, Any]]:
 class Services:
     """What handlers use: built once per server from the configuration."""
 
-    def __init__(self, config: EOJLab):
+    def __init__(self, config: EOJLab, event_logger: Any = None):
         self.config = config
         self.endpoints = EndpointRegistry(
             [CatalogueEndpoint.model_validate(e) for e in config.catalogues],
@@ -129,8 +136,14 @@ class Services:
             endpoints=self.endpoints.all(),
         )
         self.catalogues = CatalogueRegistry(self.endpoints.catalogues, self.http)
+        self.processing = ProcessingRegistry(self.endpoints.processing, self.http)
+        self.jobs = Jobs(
+            self.processing, JobStore(Path(jupyter_data_dir()) / "eo_jlab" / "jobs.sqlite"),
+            event_logger,
+        )  # fmt: skip
 
     async def close(self) -> None:
+        await self.jobs.stop()
         await self.http.aclose()
 
 
@@ -146,10 +159,19 @@ class EOJLabApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         config = EOJLab(parent=self)
-        self.services = Services(config)
+        event_logger = self.serverapp.event_logger
+        event_logger.register_event_schema(JOB_EVENT_SCHEMA)
+        self.services = Services(config, event_logger)
         self.settings.update({"eo_jlab_services": self.services})
         endpoints = ", ".join(f"{e.id} ({e.protocol})" for e in self.services.endpoints.all())
         self.log.info("eo_jlab %s: endpoints: %s", __version__, endpoints or "none configured")
+        # Unfinished jobs of earlier runs are followed again as soon as the loop runs.
+        IOLoop.current().add_callback(self._resume_jobs)
+
+    async def _resume_jobs(self) -> None:
+        count = await self.services.jobs.start()
+        if count:
+            self.log.info("eo_jlab: following %d unfinished job(s) again", count)
 
     async def stop_extension(self) -> None:
         await self.services.close()

@@ -7,22 +7,28 @@ unauthenticated request gets a 403 JSON body (a test walks this table).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import tornado
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.utils import url_path_join
 from pydantic import BaseModel, ValidationError
 
 from .catalogue import SearchRequest
 from .errors import BadRequest, EOJLabError
 from .models import describe_validation_error
+from .processing.base import ExecutionRequest, JobStatus
 
 if TYPE_CHECKING:
     from .app import Services
 
 ID = r"(?P<endpoint_id>[^/]+)"
 CID = r"(?P<catalogue_id>[^/]+)"
+SID = r"(?P<service_id>[^/]+)"
+PID = r"(?P<process_id>[^/]+)"
+JID = r"(?P<job_id>[^/]+)"
+JOB_STATUSES = get_args(JobStatus)
 
 
 class EOJLabHandler(ExtensionHandlerMixin, APIHandler):
@@ -188,6 +194,59 @@ class SnippetsHandler(EOJLabHandler):
         self.write_json(generate(request, self.services))
 
 
+class ProcessesHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    async def get(self, service_id: str) -> None:
+        processes = await self.services.processing.get(service_id).processes()
+        self.write_json({"processes": [p.model_dump(mode="json") for p in processes]})
+
+
+class ProcessHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    async def get(self, service_id: str, process_id: str) -> None:
+        description = await self.services.processing.get(service_id).describe(process_id)
+        self.write_json(description.model_dump(mode="json", by_alias=True))
+
+
+class ExecutionHandler(EOJLabHandler):
+    """``POST processing/{sid}/processes/{pid}/execution``: 200 with a finished job, or 201
+    with ``Location`` when it runs on (followed by the job monitor)."""
+
+    @tornado.web.authenticated
+    async def post(self, service_id: str, process_id: str) -> None:
+        request = self.parse_body(ExecutionRequest)
+        job = await self.services.jobs.execute(service_id, process_id, request)
+        if not job.final:
+            self.set_header("Location", url_path_join(self.base_url, "eo-jlab", "jobs", job.id))
+        self.write_json(job, 200 if job.final else 201)
+
+
+class JobsHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        status = self.get_query_argument("status", None) or None
+        if status and status not in JOB_STATUSES:
+            raise BadRequest(f"status must be one of {', '.join(JOB_STATUSES)}.")
+        jobs = await self.services.jobs.store.list(status)
+        self.write_json({"jobs": [j.model_dump(mode="json") for j in jobs]})
+
+
+class JobHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    async def get(self, job_id: str) -> None:
+        self.write_json(await self.services.jobs.store.get(job_id))
+
+    @tornado.web.authenticated
+    async def delete(self, job_id: str) -> None:
+        self.write_json(await self.services.jobs.dismiss(job_id))
+
+
+class JobExchangeHandler(EOJLabHandler):
+    @tornado.web.authenticated
+    async def get(self, job_id: str) -> None:
+        self.write_json({"exchange": await self.services.jobs.store.exchange(job_id)})
+
+
 class UnknownRouteHandler(EOJLabHandler):
     """Any other path under eo-jlab/: a contract-shaped 404 instead of an HTML page."""
 
@@ -229,5 +288,11 @@ HANDLERS = [
     (rf"/eo-jlab/catalogues/{CID}/items/(?P<item_id>[^/]+)", ItemHandler),
     (rf"/eo-jlab/catalogues/{CID}/quicklook", QuicklookHandler),
     (r"/eo-jlab/snippets", SnippetsHandler),
+    (rf"/eo-jlab/processing/{SID}/processes", ProcessesHandler),
+    (rf"/eo-jlab/processing/{SID}/processes/{PID}", ProcessHandler),
+    (rf"/eo-jlab/processing/{SID}/processes/{PID}/execution", ExecutionHandler),
+    (r"/eo-jlab/jobs", JobsHandler),
+    (rf"/eo-jlab/jobs/{JID}", JobHandler),
+    (rf"/eo-jlab/jobs/{JID}/exchange", JobExchangeHandler),
     (r"/eo-jlab/(.*)", UnknownRouteHandler),
 ]
