@@ -75,9 +75,12 @@ export function createSidebar(
   panel.addWidget(
     section('shared', trans.__('Shared'), SharedSection, model, trans)
   );
-  // Search holds the map, form and results; the others start with a few lines.
+  // Search (map, form, results) gets the room: the other sections start folded, their
+  // titles one click away.
   if (panel.content instanceof AccordionPanel) {
-    panel.content.setRelativeSizes([6, 2, 1, 1]);
+    for (const index of [1, 2, 3]) {
+      panel.content.collapse(index);
+    }
   }
   return panel;
 }

@@ -24,12 +24,6 @@ test.describe('Catalogue search (eo-jlab demo catalogue)', () => {
     await page.sidebar.openTab(SIDEBAR);
     await page.sidebar.setWidth(420);
     const panel = page.locator(`#${SIDEBAR}`);
-    // Give the Search section the room: fold the others.
-    for (const title of ['Processes', 'Jobs', 'Shared']) {
-      await panel
-        .locator('.jp-AccordionPanel-title', { hasText: title })
-        .click();
-    }
     await panel.getByLabel('Catalogue', { exact: true }).selectOption('demo');
     const collection = panel.getByLabel('Collection', { exact: true });
     await collection.fill('sentinel-2-l2a-demo');
@@ -111,11 +105,6 @@ test.describe('Results into notebooks', () => {
     await page.sidebar.openTab(SIDEBAR);
     await page.sidebar.setWidth(420);
     const panel = page.locator(`#${SIDEBAR}`);
-    for (const title of ['Processes', 'Jobs', 'Shared']) {
-      await panel
-        .locator('.jp-AccordionPanel-title', { hasText: title })
-        .click();
-    }
     await panel.getByLabel('Catalogue', { exact: true }).selectOption('demo');
     await panel.getByLabel('Text', { exact: true }).fill('Rome 2025-04');
     await panel.getByRole('button', { name: 'Search', exact: true }).click();
