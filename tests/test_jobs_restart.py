@@ -8,7 +8,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,13 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from .servers import free_port
 from .servers.pygeoapi import pygeoapi_url  # noqa: F401
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class JupyterServer:
@@ -30,7 +24,7 @@ class JupyterServer:
 
     def __init__(self, home: Path, service_url: str):
         self.home = home
-        self.port = _free_port()
+        self.port = free_port()
         self.token = secrets.token_hex(16)
         self.base = f"http://127.0.0.1:{self.port}/"
         config = {

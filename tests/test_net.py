@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -11,6 +10,7 @@ from eo_jlab.errors import BadRequest, Forbidden, UpstreamError, UpstreamTimeout
 from eo_jlab.models import CatalogueEndpoint
 from eo_jlab.net import HostPolicy, HostRule, HttpClient, UnsafeXML, parse_xml, refused_address
 
+from .servers import free_port
 from .upstream import BILLION_LAUGHS, Upstream, xxe_payload
 
 SECRET = "eo-jlab-test-secret-7f3a9c"
@@ -30,12 +30,6 @@ def secret_file(tmp_path):
     path = tmp_path / "secret.txt"
     path.write_text(SECRET)
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -64,7 +58,7 @@ def eo_config(upstream, other, secret_file):
             stac("garbled", u("/garbled")),
             stac("html", u("/html")),
             stac("error500", u("/status?code=500")),
-            stac("closed", f"http://127.0.0.1:{_free_port()}/stac"),
+            stac("closed", f"http://127.0.0.1:{free_port()}/stac"),
             {"id": "xxe", "protocol": "csw", "url": u("/xxe")},
             {"id": "laughs", "protocol": "csw", "url": u("/laughs")},
         ],

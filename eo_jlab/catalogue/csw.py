@@ -495,11 +495,17 @@ class CswCatalogue(Catalogue):
     async def _get_records_kvp(
         self, caps: dict[str, Any], clauses: list[str], fes2: bool, start: int, limit: int
     ) -> UpstreamResponse:
-        version = caps["version"]
-        v3 = version == V3
+        params = self.get_records_params(caps, clauses, fes2, start, limit)
+        return await self.http.get(self.base, params=params, expect_ok=False)
+
+    def get_records_params(
+        self, caps: dict[str, Any], clauses: list[str], fes2: bool, start: int, limit: int
+    ) -> dict[str, str]:
+        """The GetRecords query (KVP) eo-jlab sends; generated code sends the same."""
+        v3 = caps["version"] == V3
         params = {
             "service": "CSW",
-            "version": version,
+            "version": caps["version"],
             "request": "GetRecords",
             "typenames": "csw30:Record" if v3 else "csw:Record",
             "elementsetname": "full",
@@ -517,7 +523,7 @@ class CswCatalogue(Catalogue):
                     "constraint": self._filter(clauses, fes2),
                 }
             )
-        return await self.http.get(self.base, params=params, expect_ok=False)
+        return params
 
     def _records_root(self, response: UpstreamResponse) -> etree._Element:
         if response.status in (405, 501):  # this way of asking is not offered

@@ -213,7 +213,7 @@ def _csw(plan: SearchPlan, endpoint: CatalogueEndpoint, request: SearchRequest) 
     which one applies. Nothing is fetched here."""
     from urllib.parse import urlencode
 
-    from ..catalogue.csw import NS, V2, V3, CswCatalogue
+    from ..catalogue.csw import V2, V3, CswCatalogue
 
     catalogue = CswCatalogue(endpoint, http=None)  # type: ignore[arg-type]
     plan.url = catalogue.base
@@ -242,26 +242,7 @@ def _csw(plan: SearchPlan, endpoint: CatalogueEndpoint, request: SearchRequest) 
                 )
             ]
             for fes2 in [True, False] if v3 else [False]:
-                params = {
-                    "service": "CSW",
-                    "version": version,
-                    "request": "GetRecords",
-                    "typenames": "csw30:Record" if v3 else "csw:Record",
-                    "elementsetname": "full",
-                    "resulttype": "results",
-                    "outputschema": NS["csw30"] if v3 else NS["csw"],
-                    "startposition": "1",
-                    "maxrecords": str(request.limit),
-                    "sortby": f"{catalogue._sort_property(caps)}:D",
-                }
                 clauses = catalogue._clauses(request, caps, collections, fes2)
-                if clauses:
-                    params.update(
-                        {
-                            "constraintlanguage": "FILTER",
-                            "constraint_language_version": "2.0.0" if fes2 else "1.1.0",
-                            "constraint": catalogue._filter(clauses, fes2),
-                        }
-                    )
+                params = catalogue.get_records_params(caps, clauses, fes2, 1, request.limit)
                 attempts.append(("GET", catalogue.base + separator + urlencode(params)))
             plan.attempts[key] = attempts

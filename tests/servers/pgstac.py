@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,18 +30,14 @@ import pytest
 from eo_jlab.catalogue.base import infer_queryables
 from eo_jlab.demo.catalogue import write_catalogue
 
+from . import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 STAC_BIN = ROOT / ".servers" / "stac" / "bin"
 SET_UP = "run `make .make/stac-server` (or `make install`) first"
 # Properties that have their own search parameter or are free text: not queryables.
 NOT_QUERYABLE = {"title", "datetime", "start_datetime", "end_datetime", "created", "updated"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _run(args: list[str], *, user: str | None = None, env: dict | None = None) -> str:
@@ -104,7 +99,7 @@ class PgStac:
     def __init__(self, folder: Path):
         self.folder = folder
         self.data = folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.dsn = f"postgresql://postgres@127.0.0.1:{self.port}/pgstac"
         self.apis: list[subprocess.Popen] = []
         self.started = False
@@ -152,7 +147,7 @@ class PgStac:
         _run([*psql, "-d", "pgstac", "-c", "\n".join(sql)])
 
     def start_api(self, extensions: str | None = None) -> str:
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "PGUSER": "postgres",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from xml.sax.saxutils import escape
 import pytest
 
 from eo_jlab.demo.catalogue import products
+
+from . import fail, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("EO_JLAB_PYCSW_VENV", ROOT / ".servers" / "pycsw"))
@@ -132,20 +133,10 @@ def write_records(folder: Path) -> int:
     return count
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
-
-
 def _run(args: list[str], env: dict, what: str) -> None:
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
-        _fail(f"pycsw fixture: {what} failed ({done.returncode}): {done.stderr[-1500:]}")
+        fail(f"pycsw fixture: {what} failed ({done.returncode}): {done.stderr[-1500:]}")
 
 
 @pytest.fixture(scope="session")
@@ -156,9 +147,9 @@ def pycsw_url(tmp_path_factory):
     gunicorn = VENV / "bin" / "gunicorn"
     for needed in (python, admin, gunicorn):
         if not needed.exists():
-            _fail(f"pycsw fixture: {needed} is missing; run `make .make/pycsw-server` first.")
+            fail(f"pycsw fixture: {needed} is missing; run `make .make/pycsw-server` first.")
     home = tmp_path_factory.mktemp("pycsw")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/csw"
     config = home / "pycsw.cfg"
     config.write_text(CONFIG.format(home=home, url=url), encoding="utf-8")
@@ -194,7 +185,7 @@ def pycsw_url(tmp_path_factory):
     while True:
         if process.poll() is not None:
             log.flush()
-            _fail(
+            fail(
                 "pycsw fixture: gunicorn exited early: "
                 + (home / "gunicorn.log").read_text()[-1500:]
             )
@@ -206,7 +197,7 @@ def pycsw_url(tmp_path_factory):
             pass
         if time.monotonic() > deadline:
             process.kill()
-            _fail(f"pycsw fixture: pycsw did not answer on {url} within 30 s.")
+            fail(f"pycsw fixture: pycsw did not answer on {url} within 30 s.")
         time.sleep(0.1)
     print(
         f"\npycsw ready on {url} with {count} records in {time.monotonic() - started:.1f} s",

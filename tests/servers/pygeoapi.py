@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from . import fail, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("EO_JLAB_PYGEOAPI_VENV", ROOT / ".servers" / "pygeoapi"))
@@ -82,16 +83,6 @@ def config(home: Path, port: int) -> dict:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
-
-
 @pytest.fixture(scope="session")
 def pygeoapi_url(tmp_path_factory):
     started = time.monotonic()
@@ -99,10 +90,10 @@ def pygeoapi_url(tmp_path_factory):
     command = VENV / "bin" / "pygeoapi"
     for needed in (python, command):
         if not needed.exists():
-            _fail(f"pygeoapi fixture: {needed} is missing; run `make .make/pygeoapi-server` first.")
+            fail(f"pygeoapi fixture: {needed} is missing; run `make .make/pygeoapi-server` first.")
     home = tmp_path_factory.mktemp("pygeoapi")
     (home / "outputs").mkdir()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     config_file = home / "pygeoapi.config.yml"
     # JSON is YAML: no YAML library needed on the test side.
@@ -125,7 +116,7 @@ def pygeoapi_url(tmp_path_factory):
         timeout=120,
     )
     if done.returncode != 0 or not openapi.exists():
-        _fail(
+        fail(
             f"pygeoapi fixture: `pygeoapi openapi generate` failed ({done.returncode}): "
             f"{(done.stderr or done.stdout)[-1500:]}"
         )
@@ -143,7 +134,7 @@ def pygeoapi_url(tmp_path_factory):
     while True:
         if process.poll() is not None:
             log.flush()
-            _fail(
+            fail(
                 "pygeoapi fixture: the server exited early: "
                 + (home / "server.log").read_text()[-1500:]
             )
@@ -156,7 +147,7 @@ def pygeoapi_url(tmp_path_factory):
         if time.monotonic() > deadline:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-            _fail(f"pygeoapi fixture: pygeoapi did not answer on {url} within 30 s.")
+            fail(f"pygeoapi fixture: pygeoapi did not answer on {url} within 30 s.")
         time.sleep(0.1)
     print(f"\npygeoapi ready on {url} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     try:

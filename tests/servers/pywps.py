@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from . import fail, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("EO_JLAB_PYWPS_VENV", ROOT / ".servers" / "pywps"))
@@ -85,27 +86,17 @@ run_simple("127.0.0.1", {port}, app, threaded=True, use_reloader=False, use_debu
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
-
-
 @pytest.fixture(scope="session")
 def pywps_url(tmp_path_factory):
     started = time.monotonic()
     python = VENV / "bin" / "python"
     if not python.exists():
-        _fail(f"PyWPS fixture: {python} is missing; run `make .make/pywps-server` first.")
+        fail(f"PyWPS fixture: {python} is missing; run `make .make/pywps-server` first.")
     check = subprocess.run(
         [str(python), "-c", "import pywps, werkzeug"], capture_output=True, text=True
     )
     if check.returncode != 0:
-        _fail(
+        fail(
             f"PyWPS fixture: pywps/werkzeug cannot be imported in {VENV} "
             f"(run `make .make/pywps-server`): {check.stderr[-800:]}"
         )
@@ -113,7 +104,7 @@ def pywps_url(tmp_path_factory):
     for folder in ("outputs", "work", "data"):
         (home / folder).mkdir()
     (home / "data" / "polygon.geojson").write_text(json.dumps(POLYGON), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     config = home / "pywps.cfg"
     config.write_text(CONFIG.format(base=base, home=home), encoding="utf-8")
@@ -148,7 +139,7 @@ def pywps_url(tmp_path_factory):
     while True:
         if process.poll() is not None:
             log.flush()
-            _fail("PyWPS fixture: the server exited early: " + _tail(home / "server.log"))
+            fail("PyWPS fixture: the server exited early: " + _tail(home / "server.log"))
         try:
             with urllib.request.urlopen(probe, timeout=2) as answer:
                 if answer.status == 200 and b"Capabilities" in answer.read():
@@ -157,7 +148,7 @@ def pywps_url(tmp_path_factory):
             pass
         if time.monotonic() > deadline:
             _stop(process)
-            _fail(f"PyWPS fixture: no answer on {url} within 30 s: " + _tail(home / "server.log"))
+            fail(f"PyWPS fixture: no answer on {url} within 30 s: " + _tail(home / "server.log"))
         time.sleep(0.1)
     print(f"\nPyWPS ready on {url} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     try:
