@@ -7,7 +7,14 @@ import { ServerConnection } from '@jupyterlab/services';
 import {
   ICollection,
   IEOJLabConfig,
+  IExchange,
+  IExecutionRequest,
   IItem,
+  IJob,
+  IProcessDescription,
+  IProcessSummary,
+  ISandboxError,
+  ISandboxStatus,
   IProbeResult,
   IQueryables,
   ISearchPage,
@@ -152,4 +159,142 @@ export function getItemSnippet(
     'snippets',
     json({ target: { kind: 'item', catalogue, item }, language, flavour })
   );
+}
+
+/* ---- Processing and jobs ---- */
+
+const seg = encodeURIComponent;
+
+export function getProcesses(
+  service: string
+): Promise<{ processes: IProcessSummary[] }> {
+  return requestAPI(`processing/${seg(service)}/processes`);
+}
+
+export function describeProcess(
+  service: string,
+  process: string
+): Promise<IProcessDescription> {
+  return requestAPI(`processing/${seg(service)}/processes/${seg(process)}`);
+}
+
+/** Submit a job: resolves with the Job (finished for sync, accepted/running for async). */
+export function executeProcess(
+  service: string,
+  process: string,
+  request: IExecutionRequest
+): Promise<IJob> {
+  return requestAPI(
+    `processing/${seg(service)}/processes/${seg(process)}/execution`,
+    json(request)
+  );
+}
+
+export function listJobs(status?: string): Promise<{ jobs: IJob[] }> {
+  return requestAPI(
+    status ? `jobs?status=${encodeURIComponent(status)}` : 'jobs'
+  );
+}
+
+export function getJob(job: string): Promise<IJob> {
+  return requestAPI(`jobs/${seg(job)}`);
+}
+
+export function dismissJob(job: string): Promise<IJob> {
+  return requestAPI(`jobs/${seg(job)}`, { method: 'DELETE' });
+}
+
+export function getJobExchange(
+  job: string
+): Promise<{ exchange: IExchange[] } & Record<string, unknown>> {
+  return requestAPI(`jobs/${seg(job)}/exchange`);
+}
+
+/** Where the browser loads a job's result (through the server: sandbox, auth, CORS). */
+export function jobResultUrl(
+  job: string,
+  output: string,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): string {
+  return URLExt.join(
+    settings.baseUrl,
+    'eo-jlab',
+    'jobs',
+    seg(job),
+    'results',
+    seg(output)
+  );
+}
+
+/** Fetch a job result's bytes through the server (with the session's credentials). */
+export async function fetchJobResult(
+  job: string,
+  output: string,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<Response> {
+  const response = await ServerConnection.makeRequest(
+    jobResultUrl(job, output, settings),
+    {},
+    settings
+  );
+  if (!response.ok) {
+    let message = `The Jupyter server answered HTTP ${response.status}.`;
+    try {
+      const body = await response.json();
+      if (typeof body.error === 'string') {
+        message = body.error;
+      }
+    } catch {
+      // not JSON: keep the generic sentence
+    }
+    throw new EOJLabRequestError(message, response.status);
+  }
+  return response;
+}
+
+export function getProcessSnippet(
+  service: string,
+  process: string,
+  request: IExecutionRequest,
+  language: SnippetLanguage,
+  flavour: 'portable' | 'widgets'
+): Promise<ISnippet> {
+  return requestAPI(
+    'snippets',
+    json({
+      target: { kind: 'process', service, process, request },
+      language,
+      flavour
+    })
+  );
+}
+
+export function getJobSnippet(
+  job: string,
+  language: SnippetLanguage,
+  flavour: 'portable' | 'widgets'
+): Promise<ISnippet> {
+  return requestAPI(
+    'snippets',
+    json({ target: { kind: 'job', job }, language, flavour })
+  );
+}
+
+/* ---- The local PyWPS sandbox ---- */
+
+export function getSandbox(service: string): Promise<ISandboxStatus> {
+  return requestAPI(`processing/${seg(service)}/sandbox`);
+}
+
+export function reloadSandbox(
+  service: string
+): Promise<{ processes: IProcessSummary[]; errors: ISandboxError[] }> {
+  return requestAPI(`processing/${seg(service)}/reload`, { method: 'POST' });
+}
+
+export function getSandboxLog(
+  service: string,
+  tail = 200
+): Promise<{ log: string }> {
+  return requestAPI(`processing/${seg(service)}/log?tail=${tail}`);
 }

@@ -6,20 +6,24 @@ import { refreshIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import { eoIcon } from './icons';
+import { ProcessesModel } from './models/processes';
 import { SearchModel } from './models/search';
-import { insertItemCell } from './notebook';
+import { insertCodeCell, insertItemCell } from './notebook';
 import { IEOJLabModel } from './tokens';
 
 export const COMMAND_IDS = {
   open: 'eo-jlab:open',
   refresh: 'eo-jlab:refresh',
   search: 'eo-jlab:search',
-  insertItem: 'eo-jlab:insert-item'
+  insertItem: 'eo-jlab:insert-item',
+  insertProcess: 'eo-jlab:insert-process-code',
+  reloadSandbox: 'eo-jlab:reload-sandbox'
 };
 
 /** What the search commands act on. */
 export interface ISearchCommandsContext {
   search: SearchModel;
+  processes: ProcessesModel;
   notebooks: INotebookTracker | null;
   flavour: 'portable' | 'widgets';
 }
@@ -75,6 +79,52 @@ export function addCommands(
       }
       return insertItemCell(panel, catalogue, item, trans, context.flavour);
     }
+  });
+  app.commands.addCommand(COMMAND_IDS.insertProcess, {
+    label: trans.__('Insert code running the open process in the notebook'),
+    describedBy: NO_ARGS,
+    isEnabled: () => !!context.processes.process,
+    execute: async () => {
+      const processes = context.processes;
+      const service = processes.service;
+      const process = processes.process;
+      if (!service || !process) {
+        Notification.info(trans.__('Open a process first.'), {
+          autoClose: 3000
+        });
+        return false;
+      }
+      const panel = await currentOrNewNotebook(app, context.notebooks);
+      if (!panel) {
+        Notification.warning(trans.__('Open a notebook to insert code into.'), {
+          autoClose: 4000
+        });
+        return false;
+      }
+      return insertCodeCell(
+        panel,
+        async language => {
+          const snippet = await processes.snippet(
+            language,
+            language === 'python' ? context.flavour : 'portable'
+          );
+          if (!snippet) {
+            throw new Error(processes.error ?? trans.__('no code'));
+          }
+          return snippet.code;
+        },
+        { kind: 'process', service: service.id, process: process.id },
+        process.title || process.id,
+        trans
+      );
+    }
+  });
+  app.commands.addCommand(COMMAND_IDS.reloadSandbox, {
+    label: trans.__('Reload the local processing sandbox'),
+    icon: refreshIcon,
+    describedBy: NO_ARGS,
+    isEnabled: () => context.processes.service?.protocol === 'sandbox',
+    execute: () => context.processes.reloadSandbox()
   });
   const category = trans.__('Earth Observation');
   for (const command of Object.values(COMMAND_IDS)) {

@@ -3,7 +3,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -13,12 +13,16 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
    shell from the start, and notebooks accept drops as soon as they open). */
 import { addCommands, ISearchCommandsContext } from './commands';
 import { EOJLabModel } from './models/config';
+import { JobsModel, notifyJobEnded } from './models/jobs';
+import { ProcessesModel } from './models/processes';
 import { SearchModel } from './models/search';
 import { acceptDrops } from './notebook';
+import { JobsWidget } from './widgets/jobs';
+import { ProcessesWidget } from './widgets/processes';
 import { SearchWidget } from './widgets/search';
-import { createSidebar } from './widgets/sidebar';
+import { createSidebar, expandSection } from './widgets/sidebar';
 /* eslint-enable jupyter/prefer-lazy-imports */
-import { IEOJLabModel, PLUGIN_ID } from './tokens';
+import { IEOJLabModel, PLUGIN_ID, SnippetLanguage } from './tokens';
 
 export const DEFAULT_BASEMAP = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png';
 
@@ -50,8 +54,26 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
     const trans = translator.load('eo_jlab');
     const model = new EOJLabModel();
     const search = new SearchModel();
+    const contents = app.serviceManager.contents;
+    const processes = new ProcessesModel({
+      fileReader: async path => {
+        const file = await contents.get(path, {
+          content: true,
+          format: 'text'
+        });
+        return {
+          value:
+            typeof file.content === 'string'
+              ? file.content
+              : JSON.stringify(file.content),
+          mimeType: file.mimetype || null
+        };
+      }
+    });
+    const jobs = new JobsModel({ events: app.serviceManager.events });
     const context: ISearchCommandsContext = {
       search,
+      processes,
       notebooks,
       flavour: 'portable'
     };
@@ -62,7 +84,46 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
       basemapUrl: DEFAULT_BASEMAP,
       onInsert: () => void app.commands.execute('eo-jlab:insert-item')
     });
-    const sidebar = createSidebar(model, translator, searchWidget);
+    const map = searchWidget.map;
+    const showJob = (id: string): void => {
+      app.shell.activateById(sidebar.id);
+      expandSection(sidebar, 'jobs');
+      jobs.reveal(id);
+    };
+    const copyCode = async (language: SnippetLanguage): Promise<void> => {
+      const snippet = await processes.snippet(language);
+      if (snippet) {
+        Clipboard.copyToSystem(snippet.code);
+        Notification.info(trans.__('Code copied to the clipboard.'), {
+          autoClose: 2000
+        });
+      }
+    };
+    const processesWidget = new ProcessesWidget({
+      config: model,
+      model: processes,
+      map,
+      trans,
+      results: () => search.results,
+      onInsertCode: () =>
+        void app.commands.execute('eo-jlab:insert-process-code'),
+      onCopyCode: language => void copyCode(language),
+      onShowJob: job => showJob(job.id)
+    });
+    processes.submitted.connect((_, job) => {
+      jobs.upsert(job);
+      if (job.status !== 'successful') {
+        expandSection(sidebar, 'jobs');
+      }
+    });
+    const jobsWidget = new JobsWidget({ model: jobs, map, trans });
+    jobs.jobEnded.connect((_, job) => notifyJobEnded(job, trans, showJob));
+    const sidebar = createSidebar(model, translator, {
+      search: searchWidget,
+      processes: processesWidget,
+      jobs: jobsWidget
+    });
+    map.onReveal = () => expandSection(sidebar, 'search');
     app.shell.add(sidebar, 'left', { rank: 850 });
     restorer?.add(sidebar, sidebar.id);
     addCommands(app, model, sidebar, trans, palette, context);
@@ -72,6 +133,7 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
 
     const start = (): void => {
       void model.refresh();
+      void jobs.refresh();
     };
     // Choose the only catalogue at once, so a first search needs no setup.
     model.changed.connect(() => {

@@ -12,12 +12,15 @@ import { IItem, ITEM_MIME, SnippetLanguage } from './tokens';
 /** The metadata key of generated cells. */
 export const CELL_METADATA = 'eo_jlab';
 
-export interface ICellTag {
-  kind: 'item';
-  catalogue: string;
-  item: string;
-  collection: string | null;
-}
+export type ICellTag =
+  | {
+      kind: 'item';
+      catalogue: string;
+      item: string;
+      collection: string | null;
+    }
+  | { kind: 'process'; service: string; process: string }
+  | { kind: 'job'; job: string };
 
 /** The snippet language of a notebook's kernel, or null when eo_jlab cannot write it. */
 export async function kernelLanguage(
@@ -64,6 +67,43 @@ export async function insertItemCell(
   flavour: 'portable' | 'widgets',
   index?: number
 ): Promise<boolean> {
+  const tag: ICellTag = {
+    kind: 'item',
+    catalogue,
+    item: item.id,
+    collection: item.properties.collection ?? null
+  };
+  return insertCodeCell(
+    panel,
+    async language =>
+      (
+        await getItemSnippet(
+          catalogue,
+          item,
+          language,
+          language === 'python' ? flavour : 'portable'
+        )
+      ).code,
+    tag,
+    item.id,
+    trans,
+    index
+  );
+}
+
+/**
+ * Put generated code (in the kernel's language) into `panel`. An item's cell replaces the
+ * one generated earlier for the same item; other code goes at `index` (default: below the
+ * active cell). `label` names the target in messages.
+ */
+export async function insertCodeCell(
+  panel: NotebookPanel,
+  generate: (language: SnippetLanguage) => Promise<string>,
+  tag: ICellTag,
+  label: string,
+  trans: TranslationBundle,
+  index?: number
+): Promise<boolean> {
   const notebook = panel.content;
   const model = notebook.model;
   if (!model) {
@@ -93,44 +133,34 @@ export async function insertItemCell(
   }
   let code: string;
   try {
-    code = (
-      await getItemSnippet(
-        catalogue,
-        item,
-        language,
-        language === 'python' ? flavour : 'portable'
-      )
-    ).code;
+    code = await generate(language);
   } catch (error) {
     Notification.error(
       trans.__(
         'No code for %1: %2',
-        item.id,
+        label,
         error instanceof Error ? error.message : String(error)
       ),
       { autoClose: 8000 }
     );
     return false;
   }
-  const tag: ICellTag = {
-    kind: 'item',
-    catalogue,
-    item: item.id,
-    collection: item.properties.collection ?? null
-  };
   const cells = model.sharedModel.cells;
-  const existing = cells.findIndex(cell => {
-    const meta = cell.getMetadata(CELL_METADATA) as ICellTag | undefined;
-    return (
-      meta?.kind === 'item' &&
-      meta.catalogue === catalogue &&
-      meta.item === item.id
-    );
-  });
+  const existing =
+    tag.kind !== 'item'
+      ? -1
+      : cells.findIndex(cell => {
+          const meta = cell.getMetadata(CELL_METADATA) as ICellTag | undefined;
+          return (
+            meta?.kind === 'item' &&
+            meta.catalogue === tag.catalogue &&
+            meta.item === tag.item
+          );
+        });
   if (existing >= 0) {
     cells[existing].setSource(code);
     notebook.activeCellIndex = existing;
-    Notification.info(trans.__('Updated the cell generated for %1.', item.id), {
+    Notification.info(trans.__('Updated the cell generated for %1.', label), {
       autoClose: 3000
     });
     return true;

@@ -156,3 +156,157 @@ export interface ISnippet {
 
 /** The drag payload of a search result (HTML5 drag and drop). */
 export const ITEM_MIME = 'application/vnd.eo-jlab.item+json';
+
+/* ---- Processing and jobs (DESIGN.md, "Processing and jobs") ---- */
+
+export type JobControl = 'sync' | 'async';
+export type JobStatus =
+  'accepted' | 'running' | 'successful' | 'failed' | 'dismissed';
+export const FINAL_JOB_STATUSES: JobStatus[] = [
+  'successful',
+  'failed',
+  'dismissed'
+];
+
+/** An entry of `GET processing/{sid}/processes`. */
+export interface IProcessSummary {
+  id: string;
+  title: string;
+  abstract: string;
+  version: string | null;
+  job_control: JobControl[];
+}
+
+export interface IFormat {
+  mime_type: string;
+  encoding?: string | null;
+  schema?: string | null;
+  default: boolean;
+}
+
+export interface IRange {
+  min: number | string | null;
+  max: number | string | null;
+  step?: number | string | null;
+}
+
+/** The contract's process `Input`. */
+export interface IProcessInput {
+  id: string;
+  title: string;
+  abstract: string;
+  kind: 'literal' | 'complex' | 'bbox';
+  data_type?: string | null;
+  min_occurs: number;
+  /** null = unbounded */
+  max_occurs: number | null;
+  default?: unknown;
+  allowed_values: unknown[];
+  ranges: IRange[];
+  formats: IFormat[];
+  crs: string[];
+}
+
+export interface IProcessOutput {
+  id: string;
+  title: string;
+  abstract: string;
+  kind: 'literal' | 'complex' | 'bbox';
+  formats: IFormat[];
+}
+
+/** `GET processing/{sid}/processes/{pid}`. */
+export interface IProcessDescription extends IProcessSummary {
+  inputs: IProcessInput[];
+  outputs: IProcessOutput[];
+}
+
+/** One input value of an execution request. */
+export type ExecutionValue =
+  | string
+  | number
+  | boolean
+  | { href: string; mime_type?: string }
+  | { value: unknown; mime_type?: string }
+  | { bbox: [number, number, number, number]; crs?: string };
+
+/** `POST processing/{sid}/processes/{pid}/execution`. */
+export interface IExecutionRequest {
+  inputs: Record<string, ExecutionValue | ExecutionValue[]>;
+  outputs?: Record<string, { mime_type?: string; reference?: boolean }>;
+  mode: 'sync' | 'async' | 'auto';
+}
+
+export interface IJobResult {
+  id: string;
+  href?: string | null;
+  value?: unknown;
+  mime_type?: string | null;
+}
+
+/** The contract's `Job`. */
+export interface IJob {
+  id: string;
+  service: string;
+  process: string;
+  status: JobStatus;
+  progress: number | null;
+  message: string;
+  created: string;
+  updated: string;
+  finished: string | null;
+  inputs: Record<string, unknown>;
+  results: IJobResult[];
+  error?: string | null;
+  remote: { status_url?: string | null; job_id?: string | null };
+}
+
+/** One raw request/response pair of `GET jobs/{jid}/exchange`. */
+export interface IExchange {
+  method: string;
+  url: string;
+  request_body: string | null;
+  status: number | null;
+  response_body: string | null;
+  [key: string]: unknown;
+}
+
+/** A load error of a sandbox process file. */
+export interface ISandboxError {
+  file: string;
+  line: number | null;
+  message: string;
+}
+
+/** `GET processing/{sid}/sandbox`. */
+export interface ISandboxStatus {
+  dir: string;
+  running: boolean;
+  processes: IProcessSummary[];
+  errors: ISandboxError[];
+}
+
+/**
+ * The sidebar map, shared by the sections: Processes draws bounding boxes on it, Jobs
+ * previews results on it. `reveal` unfolds the Search section that holds it.
+ */
+export interface IEOMap {
+  reveal(): void;
+  /** Let the user drag a box; resolves with [w, s, e, n] (lon/lat) or null if cancelled. */
+  drawBox(): Promise<[number, number, number, number] | null>;
+  /** Show (or with null, clear) the box of the process form being edited. */
+  showBox(bbox: [number, number, number, number] | null): void;
+  /** Show GeoJSON (a geometry, Feature or FeatureCollection) as an overlay named `key`. */
+  showGeoJSON(key: string, data: unknown, fit?: boolean): void;
+  /** Show an image (e.g. a PNG result) stretched over [w, s, e, n] as overlay `key`. */
+  showImage(
+    key: string,
+    url: string,
+    extent: [number, number, number, number],
+    fit?: boolean
+  ): void;
+  /** Remove overlay `key`, or all overlays when no key is given. */
+  clearOverlays(key?: string): void;
+  /** The keys of the overlays shown. */
+  readonly overlays: string[];
+}

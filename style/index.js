@@ -1,2 +1,3 @@
 import './base.css';
+import './processes.css';
 import 'ol/ol.css';

@@ -54,7 +54,6 @@ export function ProcessesSection(props: ISectionProps): JSX.Element {
   const { model, trans } = props;
   return (
     <Frame {...props}>
-      <h3 className="jp-EOJLab-subtitle">{trans.__('Processing services')}</h3>
       <EndpointList
         endpoints={model.config?.processing ?? []}
         health={id => model.health(id)}

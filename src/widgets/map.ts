@@ -12,9 +12,12 @@ import GeoJSON from 'ol/format/GeoJSON';
 import Draw from 'ol/interaction/Draw';
 import DragBox from 'ol/interaction/DragBox';
 import { fromExtent } from 'ol/geom/Polygon';
+import BaseLayer from 'ol/layer/Base';
+import ImageLayer from 'ol/layer/Image';
 import TileLayer from 'ol/layer/Tile';
 import VectorLayer from 'ol/layer/Vector';
 import { transformExtent } from 'ol/proj';
+import ImageStatic from 'ol/source/ImageStatic';
 import VectorSource from 'ol/source/Vector';
 import XYZ from 'ol/source/XYZ';
 import { Fill, Stroke, Style } from 'ol/style';
@@ -22,7 +25,9 @@ import { feature as topoFeature } from 'topojson-client';
 import land from 'world-atlas/land-110m.json';
 
 import { SearchModel } from '../models/search';
-import { IItem } from '../tokens';
+import { IEOMap, IItem } from '../tokens';
+
+type BBox = [number, number, number, number];
 
 const FORMAT = new GeoJSON({
   dataProjection: 'EPSG:4326',
@@ -40,7 +45,7 @@ function cssVar(name: string, fallback: string): string {
   return value || fallback;
 }
 
-export class SearchMap extends Widget {
+export class SearchMap extends Widget implements IEOMap {
   constructor(model: SearchModel, basemapUrl: string, label: string) {
     super();
     this.addClass('jp-EOJLab-map');
@@ -64,8 +69,15 @@ export class SearchMap extends Widget {
       style: feature => this._footprintStyle(feature as Feature)
     });
     this._aoi = new VectorLayer({ source: new VectorSource() });
+    this._box = new VectorLayer({ source: new VectorSource() });
     this._map = new OlMap({
-      layers: [this._tiles, this._outline, this._footprints, this._aoi],
+      layers: [
+        this._tiles,
+        this._outline,
+        this._footprints,
+        this._aoi,
+        this._box
+      ],
       view: new View({ center: [1500000, 5500000], zoom: 2, maxZoom: 16 }),
       controls: []
     });
@@ -105,6 +117,118 @@ export class SearchMap extends Widget {
     } else {
       this._tiles.setVisible(false);
     }
+  }
+
+  /** Unfold the section that holds the map (set by the sidebar). */
+  reveal(): void {
+    this.onReveal?.();
+  }
+
+  onReveal: (() => void) | null = null;
+
+  /** Let the user drag a box for a process input; resolves with it, or null if cancelled. */
+  drawBox(): Promise<BBox | null> {
+    this._stopDrawing();
+    this.reveal();
+    return new Promise(resolve => {
+      const dragBox = new DragBox({ condition: () => true });
+      this._pendingBox = resolve;
+      dragBox.on('boxend', () => {
+        const [w, s, e, n] = transformExtent(
+          dragBox.getGeometry().getExtent(),
+          'EPSG:3857',
+          'EPSG:4326'
+        );
+        const bbox: BBox = [clampLon(w), clampLat(s), clampLon(e), clampLat(n)];
+        this._pendingBox = null;
+        this.showBox(bbox);
+        setTimeout(() => this._stopDrawing());
+        resolve(bbox);
+      });
+      this._draw = dragBox;
+      this._map.addInteraction(dragBox);
+      this.node.classList.add('jp-mod-drawing');
+      const onKey = (event: KeyboardEvent) => {
+        if (event.key === 'Escape') {
+          this._stopDrawing();
+        }
+      };
+      document.addEventListener('keydown', onKey);
+      this._stopKeys = () => document.removeEventListener('keydown', onKey);
+    });
+  }
+
+  showBox(bbox: BBox | null): void {
+    const source = this._box.getSource()!;
+    source.clear();
+    if (bbox) {
+      source.addFeature(
+        new Feature(fromExtent(transformExtent(bbox, 'EPSG:4326', 'EPSG:3857')))
+      );
+    }
+  }
+
+  showGeoJSON(key: string, data: unknown, fit = true): void {
+    this.clearOverlays(key);
+    const source = new VectorSource({
+      features: FORMAT.readFeatures(data as any)
+    });
+    const layer = new VectorLayer({ source, style: this._overlayStyle });
+    this._addOverlay(key, layer);
+    const extent = source.getExtent();
+    if (fit && source.getFeatures().length && extent) {
+      this.reveal();
+      this._map.getView().fit(extent, {
+        padding: [20, 20, 20, 20],
+        maxZoom: 12,
+        duration: 200
+      });
+    }
+  }
+
+  showImage(key: string, url: string, extent: BBox, fit = true): void {
+    this.clearOverlays(key);
+    const layer = new ImageLayer({
+      source: new ImageStatic({
+        url,
+        imageExtent: extent,
+        projection: 'EPSG:4326'
+      }),
+      opacity: 0.85
+    });
+    this._addOverlay(key, layer);
+    if (fit) {
+      this.reveal();
+      this._map
+        .getView()
+        .fit(transformExtent(extent, 'EPSG:4326', 'EPSG:3857'), {
+          padding: [20, 20, 20, 20],
+          maxZoom: 12,
+          duration: 200
+        });
+    }
+  }
+
+  clearOverlays(key?: string): void {
+    for (const [name, layer] of [...this._overlays]) {
+      if (key === undefined || key === name) {
+        this._map.removeLayer(layer);
+        this._overlays.delete(name);
+      }
+    }
+  }
+
+  get overlays(): string[] {
+    return [...this._overlays.keys()];
+  }
+
+  private _addOverlay(key: string, layer: BaseLayer): void {
+    layer.set('eoJLabOverlay', key);
+    this._overlays.set(key, layer);
+    // Overlays sit above the footprints, under the drawn areas.
+    this._map
+      .getLayers()
+      .insertAt(this._map.getLayers().getLength() - 2, layer);
   }
 
   /** Start drawing a box (drag) or a polygon (clicks); null stops and clears the area. */
@@ -154,6 +278,14 @@ export class SearchMap extends Widget {
     if (this._draw) {
       this._map.removeInteraction(this._draw);
       this._draw = null;
+    }
+    this.node.classList.remove('jp-mod-drawing');
+    this._stopKeys?.();
+    this._stopKeys = null;
+    if (this._pendingBox) {
+      const resolve = this._pendingBox;
+      this._pendingBox = null;
+      resolve(null);
     }
   }
 
@@ -281,6 +413,16 @@ export class SearchMap extends Widget {
         fill: new Fill({ color: 'rgba(0, 0, 0, 0)' })
       })
     );
+    this._box.setStyle(
+      new Style({
+        stroke: new Stroke({ color: brand, width: 2, lineDash: [4, 4] }),
+        fill: new Fill({ color: 'rgba(25, 118, 210, 0.08)' })
+      })
+    );
+    this._overlayStyle = new Style({
+      stroke: new Stroke({ color: accent, width: 2 }),
+      fill: new Fill({ color: 'rgba(230, 81, 0, 0.25)' })
+    });
   }
 
   private _footprintStyle(feature: Feature): Style {
@@ -299,6 +441,11 @@ export class SearchMap extends Widget {
   private _outline: VectorLayer<VectorSource>;
   private _footprints: VectorLayer<VectorSource>;
   private _aoi: VectorLayer<VectorSource>;
+  private _box: VectorLayer<VectorSource>;
+  private _overlays = new Map<string, BaseLayer>();
+  private _overlayStyle!: Style;
+  private _pendingBox: ((bbox: BBox | null) => void) | null = null;
+  private _stopKeys: (() => void) | null = null;
   private _draw: Draw | DragBox | null = null;
   private _shown: IItem[] = [];
   private _zoomedTo: string | null = null;

@@ -11,12 +11,7 @@ import {
   UseSignal
 } from '@jupyterlab/ui-components';
 
-import {
-  ISectionProps,
-  JobsSection,
-  ProcessesSection,
-  SharedSection
-} from '../components/Sections';
+import { ISectionProps, SharedSection } from '../components/Sections';
 import { eoIcon } from '../icons';
 import { IEOJLabModel } from '../tokens';
 
@@ -39,12 +34,24 @@ function section(
   return widget;
 }
 
+/** The sections of the sidebar, in order. */
+export const SECTIONS = ['search', 'processes', 'jobs', 'shared'] as const;
+export type SectionId = (typeof SECTIONS)[number];
+
+/** Unfold one section of the sidebar (the others keep their state). */
+export function expandSection(panel: SidePanel, id: SectionId): void {
+  if (panel.content instanceof AccordionPanel) {
+    panel.content.expand(SECTIONS.indexOf(id));
+  }
+}
+
 /** The left-sidebar panel: Search, Processes, Jobs and Shared sections. */
 export function createSidebar(
   model: IEOJLabModel,
   translator: ITranslator,
-  search: Widget
+  sections: { search: Widget; processes: Widget; jobs: Widget }
 ): SidePanel {
+  const { search, processes, jobs } = sections;
   const trans = translator.load('eo_jlab');
   const panel = new SidePanel({ translator });
   panel.id = 'jp-EOJLab-sidebar';
@@ -68,10 +75,12 @@ export function createSidebar(
   search.id = 'jp-EOJLab-section-search';
   search.title.label = trans.__('Search');
   panel.addWidget(search);
-  panel.addWidget(
-    section('processes', trans.__('Processes'), ProcessesSection, model, trans)
-  );
-  panel.addWidget(section('jobs', trans.__('Jobs'), JobsSection, model, trans));
+  processes.id = 'jp-EOJLab-section-processes';
+  processes.title.label = trans.__('Processes');
+  panel.addWidget(processes);
+  jobs.id = 'jp-EOJLab-section-jobs';
+  jobs.title.label = trans.__('Jobs');
+  panel.addWidget(jobs);
   panel.addWidget(
     section('shared', trans.__('Shared'), SharedSection, model, trans)
   );
