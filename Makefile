@@ -62,13 +62,14 @@ $(STAMPS)/js: $(STAMPS)/venv package.json yarn.lock .yarnrc.yml
 	$(JLPM) install
 	@touch $@
 
-# The Python package in editable mode (its build hook runs the JS build), then the labextension
-# symlinked into the venv so rebuilds are picked up.
+# The Python package in editable mode (its build hook runs the JS build) with the test tools and
+# the local PyWPS sandbox (PyWPS in this venv), then the labextension symlinked into the venv
+# so rebuilds are picked up.
 $(STAMPS)/python: $(STAMPS)/js pyproject.toml
 	@# A previous develop link would let pip write install.json into the source bundle folder,
 	@# which the next editable build then adds twice: drop both first.
 	rm -rf $(VENV)/share/jupyter/labextensions/eo_jlab eo_jlab/labextension/install.json
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,sandbox]"
 	$(BIN)/jupyter labextension develop . --overwrite
 	@touch $@
 

@@ -66,7 +66,11 @@ class EOJLab(Configurable):
     ).tag(config=True)
 
     sandbox_dir = Unicode(
-        "", help="Folder of the user's PyWPS process files served by the local sandbox."
+        "",
+        help="""Folder of the user's PyWPS process files served by the local sandbox (processing
+        endpoints with protocol "sandbox"; needs eo-jlab[sandbox]). Each *.py file not starting
+        with "_" offers a module-level `processes` list of pywps.Process instances, or
+        pywps.Process subclasses that take no arguments.""",
     ).tag(config=True)
 
     @validate("catalogues")
@@ -136,7 +140,10 @@ class Services:
             endpoints=self.endpoints.all(),
         )
         self.catalogues = CatalogueRegistry(self.endpoints.catalogues, self.http)
-        self.processing = ProcessingRegistry(self.endpoints.processing, self.http)
+        self.processing = ProcessingRegistry(
+            self.endpoints.processing, self.http, sandbox_dir=config.sandbox_dir,
+            sandbox_state=Path(jupyter_data_dir()) / "eo_jlab" / "sandbox",
+        )  # fmt: skip
         self.jobs = Jobs(
             self.processing, JobStore(Path(jupyter_data_dir()) / "eo_jlab" / "jobs.sqlite"),
             event_logger,
@@ -144,6 +151,7 @@ class Services:
 
     async def close(self) -> None:
         await self.jobs.stop()
+        await self.processing.close()  # stops the sandbox children
         await self.http.aclose()
 
 

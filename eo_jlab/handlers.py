@@ -2,6 +2,20 @@
 
 Every route lives in ``HANDLERS``; every verb is ``@tornado.web.authenticated`` so an
 unauthenticated request gets a 403 JSON body (a test walks this table).
+
+Additions to the REST contract of DESIGN.md (all under ``{base_url}eo-jlab/``):
+
+* ``GET jobs/{jid}/results/{output_id}``: the content of one result of a successful job (the
+  browser cannot reach a loopback sandbox, remote services may lack CORS): a ``href`` result
+  fetched through the guarded client with its type when a browser shows it safely (images,
+  JSON/GeoJSON, text; XML as text/plain; anything else application/octet-stream as an
+  attachment), always with ``X-Content-Type-Options: nosniff``; an inline ``value`` as JSON.
+  404 for an unknown job or output, 409 when the job is not successful.
+* For ``sandbox`` services (400 for any other): ``POST processing/{sid}/reload`` restarts the
+  sandbox -> ``{"processes": [ProcessSummary], "errors": [{"file", "line", "message"}]}``;
+  ``GET processing/{sid}/log?tail=N`` -> ``{"log": text}`` (last N lines, default 200, at most
+  5000); ``GET processing/{sid}/sandbox`` -> ``{"dir", "running", "processes", "errors"}``.
+  ``GET processing/{sid}/processes`` of a sandbox also carries ``"errors"``.
 """
 
 from __future__ import annotations
@@ -19,6 +33,7 @@ from .catalogue import SearchRequest
 from .errors import BadRequest, EOJLabError
 from .models import describe_validation_error
 from .processing.base import ExecutionRequest, JobStatus
+from .processing.sandbox import SandboxService
 
 if TYPE_CHECKING:
     from .app import Services
@@ -184,21 +199,25 @@ class QuicklookHandler(EOJLabHandler):
 
 
 class SnippetsHandler(EOJLabHandler):
-    """``POST snippets``: code for an item or a search, per language and flavour."""
+    """``POST snippets``: code for an item, a search, a process execution or a job."""
 
     @tornado.web.authenticated
     async def post(self) -> None:
-        from .snippets import SnippetRequest, generate
+        from .snippets import SnippetRequest, prepare_and_generate
 
         request = self.parse_body(SnippetRequest)
-        self.write_json(generate(request, self.services))
+        self.write_json(await prepare_and_generate(request, self.services))
 
 
 class ProcessesHandler(EOJLabHandler):
     @tornado.web.authenticated
     async def get(self, service_id: str) -> None:
-        processes = await self.services.processing.get(service_id).processes()
-        self.write_json({"processes": [p.model_dump(mode="json") for p in processes]})
+        service = self.services.processing.get(service_id)
+        processes = await service.processes()
+        body: dict[str, Any] = {"processes": [p.model_dump(mode="json") for p in processes]}
+        if isinstance(service, SandboxService):
+            body["errors"] = service.errors  # files of the sandbox that could not be loaded
+        self.write_json(body)
 
 
 class ProcessHandler(EOJLabHandler):
@@ -247,6 +266,63 @@ class JobExchangeHandler(EOJLabHandler):
         self.write_json({"exchange": await self.services.jobs.store.exchange(job_id)})
 
 
+class JobResultHandler(EOJLabHandler):
+    """``GET jobs/{jid}/results/{output_id}``: one result's content, for previews."""
+
+    @tornado.web.authenticated
+    async def get(self, job_id: str, output_id: str) -> None:
+        content = await self.services.jobs.result(job_id, output_id)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "private, max-age=300")
+        disposition = "attachment" if content.attachment else "inline"
+        self.set_header("Content-Disposition", f'{disposition}; filename="{content.filename}"')
+        self.finish(content.body, set_content_type=content.content_type)
+
+
+class SandboxHandler(EOJLabHandler):
+    """Base of the sandbox routes: the service must be a local sandbox."""
+
+    def sandbox(self, service_id: str) -> SandboxService:
+        service = self.services.processing.get(service_id)
+        if not isinstance(service, SandboxService):
+            raise BadRequest(
+                f"The processing service {service_id!r} is not a local sandbox "
+                f"(its protocol is {service.endpoint.protocol})."
+            )
+        return service
+
+
+class SandboxStatusHandler(SandboxHandler):
+    """``GET processing/{sid}/sandbox``: folder, running, processes, load errors."""
+
+    @tornado.web.authenticated
+    async def get(self, service_id: str) -> None:
+        info = await self.sandbox(service_id).info()
+        info["processes"] = [p.model_dump(mode="json") for p in info["processes"]]
+        self.write_json(info)
+
+
+class SandboxReloadHandler(SandboxHandler):
+    """``POST processing/{sid}/reload``: restart the sandbox, pick up changed files."""
+
+    @tornado.web.authenticated
+    async def post(self, service_id: str) -> None:
+        answer = await self.sandbox(service_id).reload()
+        answer["processes"] = [p.model_dump(mode="json") for p in answer["processes"]]
+        self.write_json(answer)
+
+
+class SandboxLogHandler(SandboxHandler):
+    """``GET processing/{sid}/log?tail=N``: the end of the sandbox log."""
+
+    @tornado.web.authenticated
+    async def get(self, service_id: str) -> None:
+        text = self.get_query_argument("tail", "200")
+        if not text.isdigit() or int(text) < 1:
+            raise BadRequest("tail must be a positive number of lines.")
+        self.write_json({"log": await self.sandbox(service_id).log(int(text))})
+
+
 class UnknownRouteHandler(EOJLabHandler):
     """Any other path under eo-jlab/: a contract-shaped 404 instead of an HTML page."""
 
@@ -291,8 +367,12 @@ HANDLERS = [
     (rf"/eo-jlab/processing/{SID}/processes", ProcessesHandler),
     (rf"/eo-jlab/processing/{SID}/processes/{PID}", ProcessHandler),
     (rf"/eo-jlab/processing/{SID}/processes/{PID}/execution", ExecutionHandler),
+    (rf"/eo-jlab/processing/{SID}/sandbox", SandboxStatusHandler),
+    (rf"/eo-jlab/processing/{SID}/reload", SandboxReloadHandler),
+    (rf"/eo-jlab/processing/{SID}/log", SandboxLogHandler),
     (r"/eo-jlab/jobs", JobsHandler),
     (rf"/eo-jlab/jobs/{JID}", JobHandler),
     (rf"/eo-jlab/jobs/{JID}/exchange", JobExchangeHandler),
+    (rf"/eo-jlab/jobs/{JID}/results/(?P<output_id>[^/]+)", JobResultHandler),
     (r"/eo-jlab/(.*)", UnknownRouteHandler),
 ]

@@ -6,15 +6,27 @@
 ``items`` may be contract Items (dicts, as the eo-jlab search returns them), STAC Items as
 dicts, pystac Items, a pystac / pystac-client ItemCollection (or an ItemSearch), a GeoJSON
 FeatureCollection, or a list mixing any of these.
+
+    from eo_jlab.widgets import JobProgress
+    JobProgress(job_id)  # an eo-jlab job's status, progress, message, elapsed time, results
+
+``JobProgress`` reads the job store the Jupyter server writes (SQLite, read-only) from a
+background thread, about once a second, until the job ends.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
+import sqlite3
+import threading
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-__all__ = ["features_of", "show_items"]
+__all__ = ["JobProgress", "features_of", "job_store_path", "show_items"]
 
 
 def _feature(obj: Any) -> dict[str, Any]:
@@ -181,3 +193,213 @@ def show_items(
         except RuntimeError:  # no event loop (plain script): center and zoom set above
             pass
     return m
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+FINAL_STATUSES = ("successful", "failed", "dismissed")
+_BAR_STYLES = {"successful": "success", "failed": "danger", "dismissed": "warning"}
+_SELECT_JOB = (
+    "SELECT id, service, process, status, progress, message, created, updated, finished,"
+    " results, error FROM jobs WHERE id = ?"
+)
+
+
+def job_store_path() -> Path:
+    """Where the Jupyter server keeps its jobs (``<Jupyter data dir>/eo_jlab/jobs.sqlite``)."""
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "eo_jlab" / "jobs.sqlite"
+
+
+def _instant(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _result_html(result: dict[str, Any]) -> str:
+    """One result as HTML: every text escaped (results are untrusted), links only for http(s)."""
+    name = html.escape(str(result.get("id", "")))
+    href = result.get("href")
+    if isinstance(href, str) and href:
+        text = html.escape(href)
+        if href.lower().startswith(("http://", "https://")):
+            link = html.escape(href, quote=True)
+            shown = f'<a href="{link}" target="_blank" rel="noopener noreferrer">{text}</a>'
+        else:
+            shown = text
+    else:
+        value = result.get("value")
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if len(text) > 2000:
+            text = text[:2000] + "…"
+        shown = f"<code>{html.escape(text)}</code>"
+    kind = result.get("mime_type")
+    suffix = f" <small>({html.escape(str(kind))})</small>" if kind else ""
+    return f"<li><b>{name}</b>: {shown}{suffix}</li>"
+
+
+class JobProgress:
+    """A live view of one eo-jlab job: status, progress bar, message, elapsed time, and its
+    results (links and values) once it ends.
+
+    The job store (``store``, default ``job_store_path()``) is opened read-only for each look,
+    from a daemon thread every ``interval`` seconds, which stops once the job is final (or
+    gone); the kernel is never blocked. Display the object (last expression of a cell) or its
+    ``widget``. ``status``, ``progress``, ``message``, ``results`` and ``job`` (the last record
+    read, a dict) follow the store; ``wait()`` blocks until the job ends.
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        *,
+        store: str | Path | None = None,
+        interval: float = 1.0,
+        start: bool = True,
+    ):
+        import ipywidgets
+
+        self.job_id = str(job_id)
+        self.store = Path(store) if store is not None else job_store_path()
+        self.interval = interval
+        self.job: dict[str, Any] | None = None
+        self.problem: str | None = None  # why the job cannot be followed (no store, no job)
+        self.title = ipywidgets.HTML()
+        self.bar = ipywidgets.IntProgress(min=0, max=100, value=0, description="")
+        self.state = ipywidgets.HTML()
+        self.elapsed = ipywidgets.Label()
+        self.output = ipywidgets.HTML()
+        self.widget = ipywidgets.VBox(
+            [self.title, ipywidgets.HBox([self.bar, self.state]), self.elapsed, self.output]
+        )
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.refresh()
+        if start and not self.done:
+            self._thread = threading.Thread(
+                target=self._poll, name=f"eo-jlab job {self.job_id}", daemon=True
+            )
+            self._thread.start()
+
+    # --- what the store says ---------------------------------------------------------------
+
+    @property
+    def status(self) -> str | None:
+        return self.job["status"] if self.job else None
+
+    @property
+    def progress(self) -> int | None:
+        return self.job["progress"] if self.job else None
+
+    @property
+    def message(self) -> str:
+        return (self.job or {}).get("message") or ""
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        return (self.job or {}).get("results") or []
+
+    @property
+    def done(self) -> bool:
+        """True once the job is final, or cannot be followed (``problem`` says why)."""
+        return self.problem is not None or self.status in FINAL_STATUSES
+
+    @property
+    def polling(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _read(self) -> dict[str, Any] | None:
+        if not self.store.is_file():
+            self.problem = f"There is no eo-jlab job store at {self.store}."
+            return None
+        uri = self.store.resolve().as_uri() + "?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute(_SELECT_JOB, (self.job_id,)).fetchone()
+        if row is None:
+            self.problem = f"There is no job {self.job_id!r} in eo-jlab's job store."
+            return None
+        job = dict(row)
+        try:
+            job["results"] = json.loads(job["results"] or "[]")
+        except ValueError:
+            job["results"] = []
+        return job
+
+    def refresh(self) -> dict[str, Any] | None:
+        """Read the job once and update the widgets; returns the record (None if unreadable)."""
+        try:
+            job = self._read()
+        except sqlite3.Error:  # busy or being created: the next look will tell
+            return self.job
+        if job is not None:
+            self.job = job
+        self._show()
+        return job
+
+    # --- showing ---------------------------------------------------------------------------
+
+    def _show(self) -> None:
+        job = self.job
+        if job is None:
+            self.title.value = f"<b>Job</b> {html.escape(self.job_id)}"
+            self.state.value = html.escape(self.problem or "reading the job store…")
+            self.bar.bar_style = "danger" if self.problem else ""
+            return
+        self.title.value = (
+            f"<b>{html.escape(str(job['process']))}</b> on {html.escape(str(job['service']))}"
+            f" <small>(job {html.escape(str(job['id']))})</small>"
+        )
+        status = str(job["status"])
+        final = status in FINAL_STATUSES
+        progress = job["progress"]
+        self.bar.value = 100 if status == "successful" else max(0, min(100, int(progress or 0)))
+        self.bar.bar_style = _BAR_STYLES.get(status, "info")
+        self.bar.description = status
+        message = job["error"] if status == "failed" and job.get("error") else job["message"]
+        percent = f" {progress}%" if progress is not None and not final else ""
+        self.state.value = f"<b>{html.escape(status)}</b>{percent} {html.escape(message or '')}"
+        start = _instant(job["created"])
+        end = _instant(job["finished"]) if final else datetime.now(timezone.utc)
+        if start and end:
+            self.elapsed.value = f"Elapsed {_duration((end - start).total_seconds())}"
+        if final and job["results"]:
+            items = "".join(_result_html(r) for r in job["results"] if isinstance(r, dict))
+            self.output.value = f"<ul>{items}</ul>"
+        elif final:
+            self.output.value = "<i>No results.</i>"
+
+    # --- following -------------------------------------------------------------------------
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.refresh()
+            if self.done:
+                break
+
+    def stop(self) -> None:
+        """Stop following the job (the widgets keep what they show)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job ends (or ``timeout`` seconds); True when it is done."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.done
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"<JobProgress {self.job_id} {self.status or self.problem}>"

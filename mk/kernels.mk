@@ -1,8 +1,10 @@
-# Kernels the snippet tests execute generated code in: the IR kernel (R with httr and jsonlite)
-# from Debian packages, jq for the shell snippets, and the IR kernelspec installed under the
-# project's venv prefix so `.venv/bin/jupyter kernelspec list` (and jupyter_client) finds `ir`.
+# Kernels the snippet tests execute generated code in: the IR kernel (R with httr, jsonlite and
+# xml2) from Debian packages, jq and xmllint (libxml2-utils) for the shell snippets, and the IR
+# kernelspec installed under the project's venv prefix so `.venv/bin/jupyter kernelspec list`
+# (and jupyter_client) finds `ir`.
 
-KERNEL_DEBIAN_PACKAGES := r-base-core r-cran-irkernel r-cran-httr r-cran-jsonlite jq curl
+KERNEL_DEBIAN_PACKAGES := r-base-core r-cran-irkernel r-cran-httr r-cran-jsonlite r-cran-xml2 \
+  jq curl libxml2-utils
 IR_KERNELSPEC := $(VENV)/share/jupyter/kernels/ir/kernel.json
 
 $(STAMPS)/kernels: mk/kernels.mk | $(STAMPS)

@@ -70,7 +70,11 @@ NUL_TARGET = {"kind": "item", "catalogue": "demo", "item": {**ITEM, "id": "a\x00
         (req(ITEM_TARGET, "julia"), "language"),
         (req(ITEM_TARGET, "python", "x"), "flavour"),
         (req({"kind": "bogus"}), "target kind"),
-        (req({"kind": "job", "job": "j1"}), "not available yet"),
+        (req({"kind": "job"}), "target.job"),
+        (
+            req({"kind": "process", "service": "x", "process": "p", "request": {"mode": "x"}}),
+            "mode",
+        ),
         (req(ITEM_TARGET, "r", "widgets"), "widgets flavour"),
         (req({"kind": "search", "catalogue": "demo", "request": {"bbox": [1]}}, "r"), "bbox"),
         (req(NUL_TARGET, "shell"), "NUL"),

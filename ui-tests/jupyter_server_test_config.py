@@ -46,3 +46,9 @@ if os.environ.get("EO_JLAB_GALATA_ENDPOINTS", "1") == "1":
             "url": f"http://127.0.0.1:{_closed_port()}/stac",
         },
     ]
+
+# `--config` replaces the demo's JSON configuration: name the demo's sandbox here too.
+c.EOJLab.processing = [  # noqa: F821
+    {"id": "sandbox", "title": "Local sandbox", "protocol": "sandbox"},
+]
+c.EOJLab.sandbox_dir = str(Path(os.environ["JUPYTERLAB_GALATA_ROOT_DIR"]) / "sandbox")  # noqa: F821

@@ -9,12 +9,16 @@ services to ``demo_config``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 DEMO_CATALOGUE = "demo-data/catalogue"
+DEMO_SANDBOX = "sandbox"
+SANDBOX_EXAMPLES = Path(__file__).with_name("sandbox")
+SANDBOX_MANIFEST = ".eo_jlab_examples.json"
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 
 WELCOME = """# eo_jlab demo workspace
@@ -27,6 +31,10 @@ whether each one answers.
 `demo-data/catalogue/` is the demo's static STAC catalogue: synthetic Sentinel-2 L2A-like
 and Sentinel-1 GRD-like products over six areas (Toulouse, Rome, Berlin, Nairobi, the Po
 Valley, Lisbon), January to June 2025, with quicklooks.
+
+`sandbox/` holds the PyWPS processes of the "Local sandbox" processing service: three
+examples (NDVI of a small scene, buffer and area of a polygon, a slow job that reports its
+progress). Add your own process files there and press Reload in the panel.
 
 See docs/configuration.md for every `c.EOJLab` setting.
 """
@@ -51,7 +59,8 @@ def demo_config(workspace: Path) -> dict[str, Any]:
                     "url": str(workspace / DEMO_CATALOGUE / "catalog.json"),
                 }
             ],
-            "processing": [],
+            "processing": [{"id": "sandbox", "title": "Local sandbox", "protocol": "sandbox"}],
+            "sandbox_dir": str(workspace / DEMO_SANDBOX),
             "request_timeout": 20.0,
         },
     }
@@ -66,6 +75,7 @@ def write_demo(workspace: Path) -> Path:
 
     workspace = workspace.resolve()
     write_catalogue(workspace / DEMO_CATALOGUE)
+    write_sandbox(workspace / DEMO_SANDBOX)
     config_dir = workspace / ".jupyter"
     config_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(
@@ -83,6 +93,47 @@ def write_demo(workspace: Path) -> Path:
     if not welcome.exists():
         _write_atomic(welcome, WELCOME)
     return config_dir
+
+
+def write_sandbox(folder: Path) -> list[str]:
+    """Copy the example sandbox processes into ``folder``; return the names written.
+
+    Idempotent, and the user's work wins: a manifest remembers the digest of each file as
+    written here, so an example is updated only while the user has not changed it, and
+    never written back once the user deleted it.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest_path = folder / SANDBOX_MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            manifest = {}
+    except (OSError, ValueError):
+        manifest = {}
+    written = []
+    for source in sorted(SANDBOX_EXAMPLES.iterdir()):
+        if not source.is_file() or source.name.startswith((".", "__")):
+            continue
+        data = source.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        target = folder / source.name
+        recorded = manifest.get(source.name)
+        if target.exists():
+            current = hashlib.sha256(target.read_bytes()).hexdigest()
+            if current == digest:
+                manifest[source.name] = digest
+                continue
+            if current != recorded:
+                continue  # changed by the user: theirs now
+        elif recorded is not None:
+            continue  # deleted by the user: not brought back
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        manifest[source.name] = digest
+        written.append(source.name)
+    _write_atomic(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return written
 
 
 def _write_atomic(path: Path, text: str) -> None:

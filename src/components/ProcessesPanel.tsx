@@ -519,16 +519,17 @@ function BBoxEditor(props: IEditorProps): JSX.Element {
     <div className="jp-EOJLab-bbox">
       <div className="jp-EOJLab-bboxEdges">
         {edges.map((edge, i) => (
-          <input
-            key={edge}
-            id={i === 0 ? props.id : undefined}
-            type="number"
-            step="any"
-            aria-label={`${input.title || input.id}: ${edge}`}
-            placeholder={edge}
-            value={bbox && Number.isFinite(bbox[i]) ? String(bbox[i]) : ''}
-            onChange={e => setEdge(i, e.target.value)}
-          />
+          <label key={edge}>
+            <span>{edge}</span>
+            <input
+              id={i === 0 ? props.id : undefined}
+              type="number"
+              step="any"
+              aria-label={`${input.title || input.id}: ${edge}`}
+              value={bbox && Number.isFinite(bbox[i]) ? String(bbox[i]) : ''}
+              onChange={e => setEdge(i, e.target.value)}
+            />
+          </label>
         ))}
       </div>
       <div className="jp-EOJLab-bboxActions">

@@ -38,6 +38,9 @@ function section(
 export const SECTIONS = ['search', 'processes', 'jobs', 'shared'] as const;
 export type SectionId = (typeof SECTIONS)[number];
 
+/** How the open sections share the height (Search holds the map and the form). */
+const SECTION_WEIGHTS = [1.2, 1.2, 1, 0.6];
+
 /** Unfold one section of the sidebar (the others keep their state). */
 export function expandSection(panel: SidePanel, id: SectionId): void {
   if (panel.content instanceof AccordionPanel) {
@@ -87,9 +90,20 @@ export function createSidebar(
   // Search (map, form, results) gets the room: the other sections start folded, their
   // titles one click away.
   if (panel.content instanceof AccordionPanel) {
+    const accordion = panel.content;
     for (const index of [1, 2, 3]) {
-      panel.content.collapse(index);
+      accordion.collapse(index);
     }
+    // Sections folded before the panel was laid out have no size to come back to: share
+    // the height between the open ones whenever one opens or folds.
+    accordion.expansionToggled.connect(() => {
+      const open = accordion.widgets.map(w => !w.isHidden);
+      if (open.some(Boolean)) {
+        accordion.setRelativeSizes(
+          open.map((isOpen, i) => (isOpen ? SECTION_WEIGHTS[i] : 0))
+        );
+      }
+    });
   }
   return panel;
 }
