@@ -88,6 +88,25 @@ def main(workspace: str) -> None:
         findings["search"] = json.loads(body) if status == 200 else body
         findings["probe"] = json.loads(get(f"{base}/eo-jlab/endpoints/demo/probe", token)[1])
         findings["static_bundle"] = get(f"{base}/lab/extensions/eo_jlab/static/style.js", token)[0]
+        # The sandbox examples run offline: list them, run NDVI, fetch its picture.
+        status, body = get(f"{base}/eo-jlab/processing/sandbox/processes", token)
+        findings["sandbox_processes"] = (
+            [p["id"] for p in json.loads(body)["processes"]] if status == 200 else body
+        )
+        status, body = get(
+            f"{base}/eo-jlab/processing/sandbox/processes/ndvi/execution",
+            token,
+            {"inputs": {"bbox": {"bbox": [1.3, 43.5, 1.5, 43.7]}}, "mode": "sync"},
+        )
+        findings["ndvi_status"] = status
+        findings["ndvi"] = json.loads(body) if body.startswith("{") else body
+        if status == 200:
+            request = urllib.request.Request(
+                f"{base}/eo-jlab/jobs/{findings['ndvi']['id']}/results/ndvi_png",
+                headers={"Authorization": f"token {token}"},
+            )
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                findings["ndvi_png"] = [response.headers["Content-Type"], response.read(8).hex()]
     finally:
         os.killpg(demo.pid, signal.SIGTERM)
         try:

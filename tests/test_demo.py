@@ -60,6 +60,10 @@ def test_demo_serves_jupyterlab_with_the_extension_offline(tmp_path):
     assert all(
         "T31TCJ" in f["id"] or "Toulouse" in f["properties"]["title"] for f in page["features"]
     )
+    assert sorted(findings["sandbox_processes"]) == ["area_buffer", "ndvi", "slow_progress"]
+    assert findings["ndvi_status"] == 200, findings["ndvi"]
+    assert findings["ndvi"]["status"] == "successful", findings["ndvi"]
+    assert findings["ndvi_png"] == ["image/png", "89504e470d0a1a0a"]
     # Up to the stop signal (which also interrupts helpers jupyter-lsp may be running).
     running = log.split("received signal", 1)[0]
     assert "eo_jlab" in running and "Traceback" not in running

@@ -42,7 +42,11 @@ test.describe('Earth Observation sidebar (eo-jlab demo)', () => {
     await expect(offline).toContainText('Unreachable STAC <b>API</b>');
     expect(await offline.locator('b').count()).toBe(0);
 
-    await expect(panel).toContainText('No processing service is configured');
+    // The demo's processing service: the local PyWPS sandbox, which answers.
+    await expect(panel.locator('[data-endpoint-id="sandbox"]')).toHaveAttribute(
+      'data-health',
+      'ok'
+    );
     await expect(panel).toContainText('Sharing is off');
 
     await page.screenshot({ path: `${SHOTS}/sidebar-light.png` });
