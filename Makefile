@@ -131,6 +131,7 @@ test: check-idempotent lint test-js test-python check-auth test-ui wheel
 
 bench: install build
 	$(PY) bench/event_loop.py
+	$(PY) bench/jobs.py
 	$(PY) bench/setup_time.py
 
 clean:

@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from eo_jlab.models import ProcessingEndpoint
 from eo_jlab.net import HostPolicy, HttpClient
-from eo_jlab.processing.base import ExecutionRequest, RemoteJob
+from eo_jlab.processing.base import Exchange, ExecutionRequest, ProcessingService, RemoteJob
 from eo_jlab.processing.jobs import JobStore
 from eo_jlab.processing.monitor import JobMonitor
 from eo_jlab.processing.ogcapi import OgcApiService
@@ -104,3 +104,106 @@ async def test_failed_and_unknown_jobs_end(ades, tmp_path):
         store.close()
     assert failing.status == "failed" and "no water" in (failing.message + (failing.error or ""))
     assert lost.final  # the service no longer knows it: not polled for ever
+
+
+class Scripted(ProcessingService):
+    """A service whose one job answers what the test sets; counts the status requests and
+    can hold them (``gate``) to let the test act while a poll is under way."""
+
+    def __init__(self):
+        super().__init__(
+            ProcessingEndpoint(id="scripted", protocol="ogcapi", url="http://scripted.invalid/")
+        )
+        self.answer = RemoteJob(status="running", progress=10, message="At 10 %.")
+        self.requests = 0
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def processes(self):
+        return []
+
+    async def describe(self, process_id):
+        raise NotImplementedError
+
+    async def submit(self, process_id, request, exchange):
+        raise NotImplementedError
+
+    async def status(self, job, exchange):
+        self.requests += 1
+        await self.gate.wait()
+        exchange.append(Exchange(method="GET", url="http://scripted.invalid/jobs/1", status=200,
+                                 response_body=self.answer.model_dump_json()))  # fmt: skip
+        return job.model_copy(update=self.answer.model_dump(exclude={"status_url", "job_id"}))
+
+
+async def _until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def _accepted() -> RemoteJob:
+    return RemoteJob(status="accepted", status_url="http://scripted.invalid/jobs/1", job_id="1")
+
+
+@pytest.mark.asyncio
+async def test_a_poll_that_learns_nothing_new_writes_nothing(tmp_path):
+    """Repeated identical answers are not written again (no store write, ``updated`` and the
+    exchange unchanged); each change is persisted, then announced."""
+    store = JobStore(tmp_path / "jobs.sqlite")
+    service = Scripted()
+    announced = []
+
+    async def announce(job):
+        stored = await store.get(job.id)  # persisted before it is announced
+        assert (stored.status, stored.progress) == (job.status, job.progress)
+        announced.append(job)
+
+    monitor = JobMonitor(store, lambda sid: service, announce, min_interval=0.02,
+                         max_interval=0.05)  # fmt: skip
+    job = await store.create("scripted", "p", {}, _accepted(), [])
+    monitor.watch(job)
+    try:
+        await _until(lambda: len(announced) == 1)
+        first = await store.get(job.id)
+        await _until(lambda: service.requests >= 10)
+        again = await store.get(job.id)
+        assert (again.status, again.progress, again.updated) == ("running", 10, first.updated)
+        assert len(await store.exchange(job.id)) == 1
+        service.answer = RemoteJob(status="running", progress=50, message="At 50 %.")
+        await _until(lambda: len(announced) == 2)
+        assert (await store.get(job.id)).updated > first.updated
+        service.answer = RemoteJob(status="successful", progress=100, message="Done.")
+        await _until(lambda: not monitor.watched)
+    finally:
+        await monitor.stop()
+        store.close()
+    assert [(j.status, j.progress) for j in announced] == [
+        ("running", 10), ("running", 50), ("successful", 100),
+    ]  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_a_job_ended_elsewhere_during_a_poll_is_left_alone(tmp_path):
+    """The monitor keeps the job it last wrote instead of reading it before every poll: a job
+    that ended meanwhile (another server on the same store) stays ended and is not polled
+    again; its end is announced once."""
+    store = JobStore(tmp_path / "jobs.sqlite")
+    service = Scripted()
+    service.gate.clear()
+    announced = []
+    monitor = JobMonitor(store, lambda sid: service, announced.append, min_interval=0.02)
+    job = await store.create("scripted", "p", {}, _accepted(), [])
+    monitor.watch(job)
+    try:
+        await _until(lambda: service.requests == 1)
+        await store.mark(job.id, "dismissed", "Dismissed elsewhere.")
+        service.gate.set()
+        await _until(lambda: not monitor.watched)
+        assert (await store.get(job.id)).status == "dismissed"
+        await asyncio.sleep(0.1)
+        assert [j.status for j in announced] == ["dismissed"] and service.requests == 1
+    finally:
+        await monitor.stop()
+        store.close()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -86,6 +88,96 @@ async def test_exchange_is_kept_and_bounded(store):
     exchange = await store.exchange(job.id)
     assert len(json.dumps(exchange)) <= EXCHANGE_LIMIT
     assert exchange[-1]["response_body"] == big  # the newest are kept
+
+
+async def test_the_oldest_entries_go_first(store):
+    job = await store.create(
+        "ades", "p", {}, accepted(), [Exchange(method="POST", url="http://w/0")]
+    )
+    for i in range(1, 1000):
+        poll = Exchange(method="GET", url=f"http://w/{i}", status=200, response_body="z" * 300)
+        await store.update(job.id, RemoteJob(status="running"), [poll])
+    exchange = await store.exchange(job.id)
+    assert len(json.dumps(exchange)) <= EXCHANGE_LIMIT < len(json.dumps(exchange)) + 400
+    urls = [e["url"] for e in exchange]
+    assert urls == [f"http://w/{i}" for i in range(1000 - len(urls), 1000)]
+    huge = Exchange(method="GET", url="http://w/huge", response_body="h" * (EXCHANGE_LIMIT + 1))
+    await store.update(job.id, RemoteJob(status="running"), [huge])
+    assert [e["url"] for e in await store.exchange(job.id)] == ["http://w/huge"]  # kept alone
+
+
+def _written() -> int:
+    """Bytes this process has passed to write(2) (Linux)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no wchar in /proc/self/io")
+
+
+async def test_an_update_writes_its_own_entry_not_the_whole_history(store):
+    """With a full history (EXCHANGE_LIMIT), a poll writes a few pages, not the history again:
+    a thousand followed jobs would otherwise write hundreds of MB a minute."""
+    job = await store.create("ades", "p", {}, accepted(), [])
+
+    def poll(progress: int) -> list[Exchange]:
+        body = json.dumps({"status": "running", "progress": progress, "pad": "y" * 400})
+        return [Exchange(method="GET", url="http://w/jobs/1", status=200, response_body=body)]
+
+    for i in range(500):
+        await store.update(job.id, RemoteJob(status="running", progress=i % 100), poll(i % 100))
+    assert len(json.dumps(await store.exchange(job.id))) > 0.9 * EXCHANGE_LIMIT
+    before = _written()
+    for i in range(200):
+        await store.update(job.id, RemoteJob(status="running", progress=i % 100), poll(i % 100))
+    per_update = (_written() - before) / 200
+    assert per_update < EXCHANGE_LIMIT / 2, per_update  # it was over EXCHANGE_LIMIT
+
+
+LEGACY_SCHEMA = """
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY, service TEXT NOT NULL, process TEXT NOT NULL, status TEXT NOT NULL,
+    progress INTEGER, message TEXT NOT NULL DEFAULT '', created TEXT NOT NULL,
+    updated TEXT NOT NULL, finished TEXT, inputs TEXT NOT NULL,
+    results TEXT NOT NULL DEFAULT '[]', error TEXT, remote TEXT NOT NULL DEFAULT '{}',
+    exchange TEXT NOT NULL DEFAULT '[]'
+);
+"""
+
+
+async def test_a_store_of_an_earlier_version_is_moved_over(tmp_path):
+    """Stores written before the exchange table kept each job's exchange as a JSON column."""
+    path = tmp_path / "jobs.sqlite"
+    entries = [
+        {"method": "POST", "url": "http://w/run", "request_body": "{}", "status": 201,
+         "response_body": None},
+        {"method": "GET", "url": "http://w/jobs/1", "request_body": None, "status": 200,
+         "response_body": '{"status": "running"}'},
+    ]  # fmt: skip
+    with sqlite3.connect(path) as db:
+        db.executescript(LEGACY_SCHEMA)
+        db.execute(
+            "INSERT INTO jobs (id, service, process, status, progress, created, updated, inputs,"
+            " remote, exchange) VALUES ('old', 'ades', 'p', 'running', 20, '2026-01-01T00:00:00Z',"
+            " '2026-01-01T00:00:05Z', '{}', ?, ?)",
+            (json.dumps({"status_url": "http://w/jobs/1", "job_id": "1"}), json.dumps(entries)),
+        )
+    db.close()
+    store = JobStore(path)
+    try:
+        assert [j.id for j in await store.unfinished()] == ["old"]
+        assert await store.exchange("old") == entries
+        poll = Exchange(method="GET", url="http://w/jobs/1", status=200, response_body="{}")
+        job = await store.update("old", RemoteJob(status="running", progress=40), [poll])
+        assert job.progress == 40 and job.remote["status_url"] == "http://w/jobs/1"
+        created = await store.create("ades", "p", {}, accepted(), [poll])
+        assert len(await store.exchange(created.id)) == 1
+    finally:
+        store.close()
+    again = JobStore(path)  # opening again moves nothing twice
+    try:
+        assert [e["method"] for e in await again.exchange("old")] == ["POST", "GET", "GET"]
+    finally:
+        again.close()
 
 
 async def test_concurrent_updates_leave_valid_records(store):

@@ -3,7 +3,11 @@
 One row per job, written in one transaction at a time (no half-written records), read and
 written in an executor so the event loop never waits on the disk. A job carries all the
 remote state (``remote``: status URL, remote job id) needed to poll or dismiss it after a
-server restart. The raw exchange with the service is kept per job, bounded.
+server restart. The raw exchange with the service is kept per job, bounded: one row per
+request/response in the ``exchange`` table, appended (never rewritten) with the job's update
+in the same transaction, the oldest dropped past ``EXCHANGE_LIMIT``. A status poll so costs
+a few hundred bytes of writes whatever the length of the job's history (stores of earlier
+versions, which kept the exchange as one JSON column of ``jobs``, are moved over on open).
 """
 
 from __future__ import annotations
@@ -37,11 +41,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     inputs TEXT NOT NULL,
     results TEXT NOT NULL DEFAULT '[]',
     error TEXT,
-    remote TEXT NOT NULL DEFAULT '{}',
-    exchange TEXT NOT NULL DEFAULT '[]'
+    remote TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created);
+CREATE TABLE IF NOT EXISTS exchange (
+    seq INTEGER PRIMARY KEY,
+    job_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    entry TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exchange_job ON exchange (job_id, seq, size);
 """
 
 
@@ -94,6 +104,7 @@ class JobStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._move_legacy_exchange()
 
     def close(self) -> None:
         with self._lock:
@@ -136,16 +147,16 @@ class JobStore:
         with self._lock, self._db:
             self._db.execute(
                 "INSERT INTO jobs (id, service, process, status, progress, message, created,"
-                " updated, finished, inputs, results, error, remote, exchange)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " updated, finished, inputs, results, error, remote)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id, service, process, remote.status, remote.progress, remote.message,
                     stamp, stamp, stamp if remote.status in FINAL_STATUSES else None,
                     json.dumps(inputs), _results(remote), remote.error, _remote(remote),
-                    _bounded(exchange, []),
                 ),
             )  # fmt: skip
-        return self._get(job_id)
+            self._append(job_id, [e.model_dump() for e in exchange])
+            return _job(self._row(job_id))
 
     def _update(self, job_id: str, remote: RemoteJob, exchange: list[Exchange]) -> Job:
         stamp = now()
@@ -153,18 +164,17 @@ class JobStore:
             row = self._row(job_id)
             if row["status"] in FINAL_STATUSES:  # final states never change back
                 return _job(row)
-            kept = json.loads(row["exchange"])
             self._db.execute(
                 "UPDATE jobs SET status=?, progress=?, message=?, updated=?, finished=?,"
-                " results=?, error=?, remote=?, exchange=? WHERE id=?",
+                " results=?, error=?, remote=? WHERE id=?",
                 (
                     remote.status, remote.progress, remote.message, stamp,
                     stamp if remote.status in FINAL_STATUSES else None, _results(remote),
-                    remote.error, _remote(remote, json.loads(row["remote"])),
-                    _bounded(exchange, kept), job_id,
+                    remote.error, _remote(remote, json.loads(row["remote"])), job_id,
                 ),
             )  # fmt: skip
-        return self._get(job_id)
+            self._append(job_id, [e.model_dump() for e in exchange])
+            return _job(self._row(job_id))
 
     def _mark(self, job_id: str, status: str, message: str) -> Job:
         stamp = now()
@@ -206,7 +216,57 @@ class JobStore:
 
     def _exchange(self, job_id: str) -> list[dict[str, Any]]:
         with self._lock:
-            return json.loads(self._row(job_id)["exchange"])
+            self._row(job_id)
+            rows = self._db.execute(
+                "SELECT entry FROM exchange WHERE job_id=? ORDER BY seq", (job_id,)
+            ).fetchall()
+        return [json.loads(row["entry"]) for row in rows]
+
+    def _append(self, job_id: str, entries: list[dict[str, Any]]) -> None:
+        """Add ``entries`` to the job's exchange, then drop its oldest entries while the
+        exchange as one JSON list would be longer than EXCHANGE_LIMIT (the newest one stays).
+        Runs inside the caller's transaction."""
+        if not entries:
+            return
+        # As one list, an entry takes its own JSON text plus ", " (or the two brackets).
+        texts = [json.dumps(entry) for entry in entries]
+        self._db.executemany(
+            "INSERT INTO exchange (job_id, size, entry) VALUES (?, ?, ?)",
+            [(job_id, len(text) + 2, text) for text in texts],
+        )
+        (total,) = self._db.execute(
+            "SELECT COALESCE(SUM(size), 0) FROM exchange WHERE job_id=?", (job_id,)
+        ).fetchone()
+        if total <= EXCHANGE_LIMIT:
+            return
+        rows = self._db.execute(
+            "SELECT seq, size FROM exchange WHERE job_id=? ORDER BY seq", (job_id,)
+        ).fetchall()
+        cutoff = None
+        for seq, size in rows[:-1]:
+            if total <= EXCHANGE_LIMIT:
+                break
+            total -= size
+            cutoff = seq
+        if cutoff is not None:
+            self._db.execute("DELETE FROM exchange WHERE job_id=? AND seq<=?", (job_id, cutoff))
+
+    def _move_legacy_exchange(self) -> None:
+        """Stores written before the exchange table kept it as a JSON list in ``jobs``."""
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "exchange" not in columns:
+            return
+        with self._lock, self._db:
+            rows = self._db.execute(
+                "SELECT id, exchange FROM jobs WHERE exchange != '[]' ORDER BY created"
+            ).fetchall()
+            for row in rows:
+                try:
+                    entries = json.loads(row["exchange"])
+                except ValueError:
+                    entries = []
+                self._append(row["id"], [e for e in entries if isinstance(e, dict)])
+                self._db.execute("UPDATE jobs SET exchange='[]' WHERE id=?", (row["id"],))
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -229,13 +289,3 @@ def _remote(remote: RemoteJob, previous: dict[str, Any] | None = None) -> str:
     if remote.job_id:
         kept["job_id"] = remote.job_id
     return json.dumps(kept)
-
-
-def _bounded(new: list[Exchange], kept: list[dict[str, Any]]) -> str:
-    """The exchange so far plus ``new``, oldest entries dropped past EXCHANGE_LIMIT."""
-    entries = kept + [e.model_dump() for e in new]
-    text = json.dumps(entries)
-    while len(text) > EXCHANGE_LIMIT and len(entries) > 1:
-        entries = entries[1:]
-        text = json.dumps(entries)
-    return text

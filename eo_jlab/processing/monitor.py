@@ -1,6 +1,12 @@
 """JobMonitor: polls every unfinished job until it ends, and says so on each change.
 
 * one asyncio task per unfinished job, at most ``concurrency`` status requests at a time;
+  a poll costs one status request and at most one store write (the task keeps the job it
+  last wrote: nothing else changes an unfinished job but ``Jobs.dismiss``, which stops the
+  task first, and the store never moves a final job back);
+* a poll whose answer is byte for byte the previous one (same state, same raw exchange) is
+  not written again: the store, ``updated`` and the job's exchange change only when the
+  service says something new, so a thousand waiting jobs cost no disk writes;
 * per-job backoff: the interval grows while nothing changes and resets when it does;
 * on start, every unfinished job of the store is watched again (jobs survive restarts);
 * each change is persisted first, then announced through ``announce`` (the server wires it
@@ -18,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ..errors import EOJLabError, NotFound
-from .base import FINAL_STATUSES, Exchange, ProcessingService
+from .base import FINAL_STATUSES, Exchange, ProcessingService, RemoteJob
 from .jobs import Job, JobStore
 
 log = logging.getLogger(__name__)
@@ -59,7 +65,7 @@ class JobMonitor:
     def watch(self, job: Job) -> None:
         if job.status in FINAL_STATUSES or job.id in self._tasks:
             return
-        task = asyncio.get_running_loop().create_task(self._follow(job.id))
+        task = asyncio.get_running_loop().create_task(self._follow(job))
         self._tasks[job.id] = task
         task.add_done_callback(lambda _t, jid=job.id: self._tasks.pop(jid, None))
 
@@ -74,14 +80,13 @@ class JobMonitor:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _follow(self, job_id: str) -> None:
+    async def _follow(self, job: Job) -> None:
+        job_id = job.id
         interval = self.min_interval
         failing_since: float | None = None
+        previous: list[dict] | None = None  # the raw exchange of the last poll written
         while True:
             await asyncio.sleep(interval)
-            job = await self.store.get(job_id)
-            if job.status in FINAL_STATUSES:
-                return
             exchange: list[Exchange] = []
             try:
                 service = self.service_for(job.service)
@@ -105,7 +110,12 @@ class JobMonitor:
                 log.exception("eo_jlab job %s: unexpected error while polling", job_id)
                 interval = min(interval * 2, self.max_interval)
                 continue
+            answer = [e.model_dump() for e in exchange]
+            if answer == previous and _same_state(snapshot, job):
+                interval = min(interval * 1.5, self.max_interval)
+                continue
             updated = await self.store.update(job_id, snapshot, exchange)
+            previous = answer
             changed = (updated.status, updated.progress, updated.message) != (
                 job.status, job.progress, job.message,
             )  # fmt: skip
@@ -114,8 +124,9 @@ class JobMonitor:
                 interval = self.min_interval
             else:
                 interval = min(interval * 1.5, self.max_interval)
-            if updated.status in FINAL_STATUSES:
+            if updated.final:
                 return
+            job = updated
 
     async def _finish_failed(self, job: Job, message: str) -> None:
         updated = await self.store.mark(job.id, "failed", message)
@@ -128,3 +139,9 @@ class JobMonitor:
                 await result
         except Exception:
             log.exception("eo_jlab job %s: could not announce the change", job.id)
+
+
+def _same_state(snapshot: RemoteJob, job: Job) -> bool:
+    return (snapshot.status, snapshot.progress, snapshot.message, snapshot.error,
+            snapshot.results) == (job.status, job.progress, job.message, job.error,
+                                  job.results)  # fmt: skip
