@@ -2,6 +2,7 @@
 #
 #   make demo   install what is needed, then start JupyterLab with the embedded demo (offline)
 #   make test   install what is needed, then run every test suite
+#   make demo-hub  (optional) a local JupyterHub with users alice, bob, carol and the share service
 #
 # Set-up steps leave stamps in .make/ and rerun only when their inputs change, so a second
 # `make test` skips them.
@@ -29,11 +30,12 @@ SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json tscon
 TEST_STAMPS :=
 -include mk/*.mk
 
-.PHONY: help install build demo test lint test-python test-js test-ui check-auth check-idempotent wheel bench clean
+.PHONY: help install build demo demo-hub test lint test-python test-js test-ui check-auth check-idempotent wheel bench clean
 
 help:
 	@echo "make demo   - set up and start JupyterLab with the eo_jlab demo (offline)"
 	@echo "make test   - set up and run every test suite (lint, jest, pytest, auth check, Galata, wheel)"
+	@echo "make demo-hub - set up and start a local JupyterHub (alice, bob, carol) with the share service"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make clean  - remove build products, stamps and the virtual environment"
 
@@ -88,6 +90,12 @@ build: $(STAMPS)/build
 demo: install build
 	$(BIN)/eo-jlab demo --workspace $(CURDIR)/eo-jlab-demo
 
+# A local JupyterHub on a free 127.0.0.1 port: users alice, bob and carol (one printed password),
+# group 'class' = bob, the eo-jlab share service (mk/hub.mk installs JupyterHub and the proxy).
+demo-hub: install build
+	$(PY) -m eo_jlab.sharing.demo_hub --workspace $(CURDIR)/eo-jlab-demo-hub \
+	  --proxy $(CURDIR)/$(CHP_DIR)/node_modules/.bin/configurable-http-proxy
+
 lint: install
 	$(BIN)/ruff check eo_jlab tests bench .ci ui-tests/jupyter_server_test_config.py
 	$(BIN)/ruff format --check eo_jlab tests bench .ci
@@ -133,6 +141,7 @@ bench: install build
 	$(PY) bench/event_loop.py
 	$(PY) bench/jobs.py
 	$(PY) bench/setup_time.py
+	$(PY) bench/sharing.py
 
 clean:
 	rm -rf $(STAMPS) .servers dist lib eo_jlab/labextension eo_jlab/_version.py tsconfig.tsbuildinfo \

@@ -173,6 +173,11 @@ class EOJLabApp(ExtensionApp):
         self.settings.update({"eo_jlab_services": self.services})
         endpoints = ", ".join(f"{e.id} ({e.protocol})" for e in self.services.endpoints.all())
         self.log.info("eo_jlab %s: endpoints: %s", __version__, endpoints or "none configured")
+        if config.share_service_url:
+            self.log.info("eo_jlab: sharing through the hub service %s", config.share_service_url)
+        elif config.shared_root:
+            # The store itself is made on first use (eo_jlab.sharing.local_store).
+            self.log.info("eo_jlab: sharing with the local store in %s", config.shared_root)
         # Unfinished jobs of earlier runs are followed again as soon as the loop runs.
         IOLoop.current().add_callback(self._resume_jobs)
 

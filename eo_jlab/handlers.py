@@ -16,11 +16,24 @@ Additions to the REST contract of DESIGN.md (all under ``{base_url}eo-jlab/``):
   ``GET processing/{sid}/log?tail=N`` -> ``{"log": text}`` (last N lines, default 200, at most
   5000); ``GET processing/{sid}/sandbox`` -> ``{"dir", "running", "processes", "errors"}``.
   ``GET processing/{sid}/processes`` of a sandbox also carries ``"errors"``.
+* Sharing (``shares``...), when neither ``shared_root`` nor ``share_service_url`` is set: 400
+  "Sharing is off: ...". ``POST shares`` -> 201 ``Share`` with ``Location``; ``POST
+  shares/{sid}/versions`` (body ``{"message"?, "path"?}``, path defaulting to the share's
+  ``source``) -> 201 ``Share``; ``DELETE shares/{sid}`` -> 204; ``POST shares/{sid}/copy`` ->
+  200 ``{"path"}``, a free name chosen ("name", "name-1", ... ; "stem-1.ext" for a file).
+  A share the caller may not see is 404; seen but not theirs to change is 403.
+  ``GET shares/{sid}/files/{path}`` streams the file: .ipynb/.json as application/json, text
+  as text/plain, png/jpeg/gif/webp as such, anything else as an application/octet-stream
+  attachment; always ``nosniff`` and a ``sandbox`` CSP.
 """
 
 from __future__ import annotations
 
+import asyncio
+import getpass
 import json
+import os
+import re
 from typing import TYPE_CHECKING, Any, get_args
 
 import tornado
@@ -34,6 +47,15 @@ from .errors import BadRequest, EOJLabError
 from .models import describe_validation_error
 from .processing.base import ExecutionRequest, JobStatus
 from .processing.sandbox import SandboxService
+from .sharing import (
+    CopyRequest,
+    CreateShareRequest,
+    NewVersionRequest,
+    Sharing,
+    content_type,
+    make_sharing,
+    sharing_off,
+)
 
 if TYPE_CHECKING:
     from .app import Services
@@ -43,6 +65,7 @@ CID = r"(?P<catalogue_id>[^/]+)"
 SID = r"(?P<service_id>[^/]+)"
 PID = r"(?P<process_id>[^/]+)"
 JID = r"(?P<job_id>[^/]+)"
+SHID = r"(?P<share_id>[^/]+)"
 JOB_STATUSES = get_args(JobStatus)
 
 
@@ -52,6 +75,21 @@ class EOJLabHandler(ExtensionHandlerMixin, APIHandler):
     @property
     def services(self) -> Services:
         return self.settings["eo_jlab_services"]
+
+    def user_name(self) -> str:
+        """Who is asking (config, sharing): JUPYTERHUB_USER on a hub, else the server's user.
+        jupyter-server's default token login makes up a random "Anonymous <moon>" user per
+        browser session; such a caller is this server's account (getpass.getuser()), so
+        shares keep their owner across sessions and the browser knows which are its own."""
+        if os.environ.get("JUPYTERHUB_USER"):
+            return os.environ["JUPYTERHUB_USER"]
+        user = self.current_user
+        username = getattr(user, "username", None) or str(user)
+        if re.fullmatch(r"[0-9a-f]{32}", username) and str(getattr(user, "name", "")).startswith(
+            "Anonymous "
+        ):
+            return getpass.getuser()
+        return username
 
     def write_json(self, data: Any, status: int = 200) -> None:
         if isinstance(data, BaseModel):
@@ -115,12 +153,10 @@ class EOJLabHandler(ExtensionHandlerMixin, APIHandler):
 class ConfigHandler(EOJLabHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        user = self.current_user
-        name = getattr(user, "username", None) or getattr(user, "name", None) or str(user)
         endpoints = self.services.endpoints
         self.write_json(
             {
-                "user": {"name": name},
+                "user": {"name": self.user_name()},
                 "catalogues": [e.public() for e in endpoints.catalogues],
                 "processing": [e.public() for e in endpoints.processing],
                 "sharing": self.services.config.sharing,
@@ -323,6 +359,90 @@ class SandboxLogHandler(SandboxHandler):
         self.write_json({"log": await self.sandbox(service_id).log(int(text))})
 
 
+class SharingHandler(EOJLabHandler):
+    """Base of the sharing routes: the caller's ``Sharing`` (400 when sharing is off)."""
+
+    def sharing(self) -> Sharing:
+        name = self.user_name()
+        sharing = make_sharing(self.services.config, name, self.contents_manager.root_dir)
+        if sharing is None:
+            raise sharing_off()
+        return sharing
+
+
+class SharesHandler(SharingHandler):
+    """``GET shares?scope=with-me|by-me|public``; ``POST shares`` -> 201 Share."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        scope = self.get_query_argument("scope", "with-me")
+        self.write_json({"shares": await self.sharing().list(scope)})
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        sharing = self.sharing()
+        request = self.parse_body(CreateShareRequest)
+        share = await sharing.create(request.path, request.recipients.model_dump(), request.message)
+        self.set_header("Location", url_path_join(self.base_url, "eo-jlab", "shares", share["id"]))
+        self.write_json(share, 201)
+
+
+class ShareHandler(SharingHandler):
+    @tornado.web.authenticated
+    async def get(self, share_id: str) -> None:
+        self.write_json(await self.sharing().get(share_id))
+
+    @tornado.web.authenticated
+    async def delete(self, share_id: str) -> None:
+        await self.sharing().delete(share_id)
+        self.set_status(204)
+        self.finish()
+
+
+class ShareVersionsHandler(SharingHandler):
+    @tornado.web.authenticated
+    async def post(self, share_id: str) -> None:
+        sharing = self.sharing()
+        request = self.parse_body(NewVersionRequest)
+        self.write_json(
+            await sharing.new_version(share_id, request.message, path=request.path), 201
+        )
+
+
+class ShareCopyHandler(SharingHandler):
+    @tornado.web.authenticated
+    async def post(self, share_id: str) -> None:
+        sharing = self.sharing()
+        request = self.parse_body(CopyRequest)
+        self.write_json({"path": await sharing.copy(share_id, request.destination)})
+
+
+class ShareFileHandler(SharingHandler):
+    """``GET shares/{sid}/files/{path}``: one shared file, read-only, streamed."""
+
+    @tornado.web.authenticated
+    async def get(self, share_id: str, file_path: str) -> None:
+        content, _ = await self.sharing().read_file(share_id, file_path)
+        name = file_path.rsplit("/", 1)[-1]
+        kind, attachment = content_type(name)
+        safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in name)[:200] or "file"
+        self.set_header("Content-Type", kind)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "sandbox")
+        self.set_header("Cache-Control", "private, no-cache")
+        disposition = "attachment" if attachment else "inline"
+        self.set_header("Content-Disposition", f'{disposition}; filename="{safe}"')
+        if isinstance(content, bytes):
+            self.finish(content, set_content_type=kind)  # APIHandler.finish would say JSON
+            return
+        loop = asyncio.get_running_loop()
+        with await loop.run_in_executor(None, open, content, "rb") as f:
+            while chunk := await loop.run_in_executor(None, f.read, 1 << 20):
+                self.write(chunk)
+                await self.flush()
+        self.finish(set_content_type=kind)
+
+
 class UnknownRouteHandler(EOJLabHandler):
     """Any other path under eo-jlab/: a contract-shaped 404 instead of an HTML page."""
 
@@ -374,5 +494,10 @@ HANDLERS = [
     (rf"/eo-jlab/jobs/{JID}", JobHandler),
     (rf"/eo-jlab/jobs/{JID}/exchange", JobExchangeHandler),
     (rf"/eo-jlab/jobs/{JID}/results/(?P<output_id>[^/]+)", JobResultHandler),
+    (r"/eo-jlab/shares", SharesHandler),
+    (rf"/eo-jlab/shares/{SHID}", ShareHandler),
+    (rf"/eo-jlab/shares/{SHID}/versions", ShareVersionsHandler),
+    (rf"/eo-jlab/shares/{SHID}/copy", ShareCopyHandler),
+    (rf"/eo-jlab/shares/{SHID}/files/(?P<file_path>.+)", ShareFileHandler),
     (r"/eo-jlab/(.*)", UnknownRouteHandler),
 ]

@@ -19,7 +19,10 @@ import {
   IQueryables,
   ISearchPage,
   ISearchRequest,
+  IShare,
+  IShareRequest,
   ISnippet,
+  ShareScope,
   SnippetLanguage
 } from './tokens';
 
@@ -297,4 +300,133 @@ export function getSandboxLog(
   tail = 200
 ): Promise<{ log: string }> {
   return requestAPI(`processing/${seg(service)}/log?tail=${tail}`);
+}
+
+/* ---- Sharing ---- */
+
+export function listShares(scope: ShareScope): Promise<{ shares: IShare[] }> {
+  return requestAPI(`shares?scope=${encodeURIComponent(scope)}`);
+}
+
+export function getShare(share: string): Promise<IShare> {
+  return requestAPI(`shares/${seg(share)}`);
+}
+
+export function createShare(request: IShareRequest): Promise<IShare> {
+  return requestAPI('shares', json(request));
+}
+
+/** A new version of one of my shares, from my current file(s). */
+export function newShareVersion(
+  share: string,
+  message?: string
+): Promise<IShare> {
+  return requestAPI(
+    `shares/${seg(share)}/versions`,
+    json(message ? { message } : {})
+  );
+}
+
+export async function deleteShare(share: string): Promise<void> {
+  await requestAPI(`shares/${seg(share)}`, { method: 'DELETE' });
+}
+
+/** Copy a share into my workspace (never overwrites); resolves with the copy's path. */
+export function copyShare(
+  share: string,
+  destination?: string
+): Promise<{ path: string }> {
+  return requestAPI(
+    `shares/${seg(share)}/copy`,
+    json(destination ? { destination } : {})
+  );
+}
+
+/** Where the browser reads one file of a share (read-only). */
+export function sharedFileUrl(
+  share: string,
+  path: string,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): string {
+  return URLExt.join(
+    settings.baseUrl,
+    'eo-jlab',
+    'shares',
+    seg(share),
+    'files',
+    ...path.split('/').filter(Boolean).map(seg)
+  );
+}
+
+/** Fetch one file of a share through the server (with the session's credentials). */
+export async function fetchSharedFile(
+  share: string,
+  path: string,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(
+      sharedFileUrl(share, path, settings),
+      {},
+      settings
+    );
+  } catch {
+    throw new EOJLabRequestError(
+      'The Jupyter server could not be reached: check your connection.',
+      0
+    );
+  }
+  if (!response.ok) {
+    let message = `The Jupyter server answered HTTP ${response.status}.`;
+    try {
+      const body = await response.json();
+      if (typeof body.error === 'string') {
+        message = body.error;
+      }
+    } catch {
+      // not JSON: keep the generic sentence
+    }
+    throw new EOJLabRequestError(message, response.status);
+  }
+  return response;
+}
+
+/**
+ * Names the recipient picker may suggest (`GET shares/users` or `shares/groups`, hub mode).
+ * The routes are optional: null when the server has none (404, 400, 405, 501).
+ */
+export async function listShareNames(
+  what: 'users' | 'groups'
+): Promise<string[] | null> {
+  let body: unknown;
+  try {
+    body = await requestAPI<unknown>(`shares/${what}`);
+  } catch (error) {
+    if (
+      error instanceof EOJLabRequestError &&
+      [400, 404, 405, 501].includes(error.status)
+    ) {
+      return null;
+    }
+    throw error;
+  }
+  const list = Array.isArray(body)
+    ? body
+    : body && typeof body === 'object'
+      ? (body as Record<string, unknown>)[what]
+      : null;
+  if (!Array.isArray(list)) {
+    return null;
+  }
+  const names = list
+    .map(entry =>
+      typeof entry === 'string'
+        ? entry
+        : entry && typeof entry === 'object' && 'name' in entry
+          ? String((entry as { name: unknown }).name)
+          : ''
+    )
+    .filter(Boolean);
+  return Array.from(new Set(names)).sort();
 }

@@ -8,8 +8,10 @@ import { Widget } from '@lumino/widgets';
 import { eoIcon } from './icons';
 import { ProcessesModel } from './models/processes';
 import { SearchModel } from './models/search';
+import { SharesModel } from './models/shares';
 import { insertCodeCell, insertItemCell } from './notebook';
-import { IEOJLabModel } from './tokens';
+import { IEOJLabModel, IShare, ShareScope } from './tokens';
+import { showShareDialog } from './widgets/shares';
 
 export const COMMAND_IDS = {
   open: 'eo-jlab:open',
@@ -155,4 +157,153 @@ async function currentOrNewNotebook(
   }
   await panel.context.ready;
   return panel;
+}
+
+/* ---- Sharing ---- */
+
+export const SHARE_COMMAND_IDS = {
+  share: 'eo-jlab:share',
+  openShared: 'eo-jlab:open-shared'
+};
+
+/** What the sharing commands act on. */
+export interface IShareCommandsContext {
+  shares: SharesModel;
+  config: IEOJLabModel;
+  /** Open the sidebar on the Shared section (optionally on one list). */
+  showShared: (scope?: ShareScope) => void;
+  /** Open one file of a share read-only. */
+  openShared: (share: IShare, path?: string) => void;
+}
+
+/**
+ * `eo-jlab:share` (args: `path`; else the file browser's selection when run from its context
+ * menu, else the document in focus) and `eo-jlab:open-shared` (args: `id`, `path`; without
+ * an id, the Shared section). Both in the palette; "Share…" also in the file browser's
+ * context menu, for files and folders.
+ */
+export function addShareCommands(
+  app: JupyterFrontEnd,
+  trans: TranslationBundle,
+  palette: ICommandPalette | null,
+  context: IShareCommandsContext
+): void {
+  const { shares, config } = context;
+  app.commands.addCommand(SHARE_COMMAND_IDS.share, {
+    label: args =>
+      args.path
+        ? trans.__('Share %1…', String(args.path).split('/').pop())
+        : trans.__('Share…'),
+    caption: trans.__('Share a file or folder with other users'),
+    describedBy: {
+      args: {
+        type: 'object' as const,
+        properties: {
+          path: {
+            type: 'string',
+            description: trans.__('The file or folder to share')
+          },
+          origin: {
+            type: 'string',
+            description: trans.__(
+              '"filebrowser": share the file browser\'s selection'
+            )
+          }
+        }
+      }
+    },
+    isVisible: () => !!config.config?.sharing?.enabled,
+    execute: async args => {
+      if (!config.config?.sharing?.enabled) {
+        Notification.warning(trans.__('Sharing is off on this server.'), {
+          autoClose: 4000
+        });
+        return null;
+      }
+      let path = typeof args.path === 'string' ? args.path : null;
+      if (path === null && args.origin === 'filebrowser') {
+        path = browserSelection(app);
+      }
+      if (path === null) {
+        path = await currentDocumentPath(app);
+      }
+      if (path === null) {
+        path = browserSelection(app);
+      }
+      return showShareDialog({
+        model: shares,
+        trans,
+        path: path ?? '',
+        mode: config.config.sharing.mode,
+        onShow: () => context.showShared('by-me')
+      });
+    }
+  });
+  app.commands.addCommand(SHARE_COMMAND_IDS.openShared, {
+    label: trans.__('Open shared files'),
+    caption: trans.__(
+      'Show what is shared with you, or open a file of a share read-only'
+    ),
+    describedBy: {
+      args: {
+        type: 'object' as const,
+        properties: {
+          id: { type: 'string', description: trans.__('The share id') },
+          path: {
+            type: 'string',
+            description: trans.__('A file of the share')
+          }
+        }
+      }
+    },
+    isEnabled: () => !!config.config?.sharing?.enabled,
+    execute: async args => {
+      const id = typeof args.id === 'string' ? args.id : null;
+      if (!id) {
+        context.showShared();
+        return;
+      }
+      const share = shares.get(id) ?? (await shares.details(id));
+      context.openShared(
+        share,
+        typeof args.path === 'string' ? args.path : undefined
+      );
+    }
+  });
+  app.contextMenu.addItem({
+    command: SHARE_COMMAND_IDS.share,
+    selector: '.jp-DirListing-item[data-isdir]',
+    rank: 12,
+    args: { origin: 'filebrowser' }
+  });
+  const category = trans.__('Earth Observation');
+  for (const command of Object.values(SHARE_COMMAND_IDS)) {
+    palette?.addItem({ command, category });
+  }
+}
+
+/** The path of the first item selected in the default file browser, or null. */
+function browserSelection(app: JupyterFrontEnd): string | null {
+  const browser = Array.from(app.shell.widgets('left')).find(
+    widget => widget.id === 'filebrowser'
+  ) as any;
+  const first = browser?.selectedItems?.().next?.();
+  return first && !first.done && typeof first.value?.path === 'string'
+    ? first.value.path
+    : null;
+}
+
+/** The path of the document in focus (saved first when it has changes), or null. */
+async function currentDocumentPath(
+  app: JupyterFrontEnd
+): Promise<string | null> {
+  const widget = app.shell.currentWidget as any;
+  const documentContext = widget?.context;
+  if (!documentContext || typeof documentContext.path !== 'string') {
+    return null;
+  }
+  if (documentContext.model?.dirty && documentContext.save) {
+    await documentContext.save();
+  }
+  return documentContext.localPath ?? documentContext.path;
 }

@@ -6,23 +6,36 @@ import {
 import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 /* eslint-disable jupyter/prefer-lazy-imports --
    The sidebar, its models and commands are built during activation (the panel is in the
    shell from the start, and notebooks accept drops as soon as they open). */
-import { addCommands, ISearchCommandsContext } from './commands';
+import {
+  addCommands,
+  addShareCommands,
+  ISearchCommandsContext
+} from './commands';
 import { EOJLabModel } from './models/config';
 import { JobsModel, notifyJobEnded } from './models/jobs';
 import { ProcessesModel } from './models/processes';
 import { SearchModel } from './models/search';
+import { SharesModel } from './models/shares';
 import { acceptDrops } from './notebook';
 import { JobsWidget } from './widgets/jobs';
 import { ProcessesWidget } from './widgets/processes';
 import { SearchWidget } from './widgets/search';
+import { openSharedFile, SharesWidget } from './widgets/shares';
 import { createSidebar, expandSection } from './widgets/sidebar';
 /* eslint-enable jupyter/prefer-lazy-imports */
-import { IEOJLabModel, PLUGIN_ID, SnippetLanguage } from './tokens';
+import {
+  IEOJLabModel,
+  IShare,
+  PLUGIN_ID,
+  ShareScope,
+  SnippetLanguage
+} from './tokens';
 
 export const DEFAULT_BASEMAP = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png';
 
@@ -40,7 +53,8 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
     ISettingRegistry,
     ILayoutRestorer,
     ICommandPalette,
-    INotebookTracker
+    INotebookTracker,
+    IStateDB
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -48,7 +62,8 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
     settingRegistry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    state: IStateDB | null
   ): IEOJLabModel => {
     translator = translator ?? nullTranslator;
     const trans = translator.load('eo_jlab');
@@ -118,15 +133,58 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
     });
     const jobsWidget = new JobsWidget({ model: jobs, map, trans });
     jobs.jobEnded.connect((_, job) => notifyJobEnded(job, trans, showJob));
+    const shares = new SharesModel({ state });
+    const openShared = (share: IShare, path?: string): void =>
+      void openSharedFile(app, {
+        model: shares,
+        trans,
+        share,
+        path,
+        onCopy: target => sharesWidget.copy(target)
+      });
+    const sharesWidget = new SharesWidget({
+      model: shares,
+      config: model,
+      trans,
+      openPath: path => app.commands.execute('docmanager:open', { path }),
+      openFolder: path =>
+        app.commands.execute('filebrowser:go-to-path', { path }),
+      openShared,
+      onShare: () => void app.commands.execute('eo-jlab:share')
+    });
+    const showShared = (scope?: ShareScope): void => {
+      if (scope) {
+        shares.scope = scope;
+      }
+      app.shell.activateById(sidebar.id);
+      expandSection(sidebar, 'shared');
+    };
+    model.changed.connect(() => {
+      const config = model.config;
+      shares.user = config?.user?.name ?? null;
+      shares.enabled = !!config?.sharing?.enabled;
+    });
+    // A dot on the sidebar's tab while something new is shared with the user.
+    shares.changed.connect(() => {
+      sidebar.title.className =
+        shares.enabled && shares.newCount > 0 ? 'jp-EOJLab-mod-newShares' : '';
+    });
     const sidebar = createSidebar(model, translator, {
       search: searchWidget,
       processes: processesWidget,
-      jobs: jobsWidget
+      jobs: jobsWidget,
+      shared: sharesWidget
     });
     map.onReveal = () => expandSection(sidebar, 'search');
     app.shell.add(sidebar, 'left', { rank: 850 });
     restorer?.add(sidebar, sidebar.id);
     addCommands(app, model, sidebar, trans, palette, context);
+    addShareCommands(app, trans, palette, {
+      shares,
+      config: model,
+      showShared,
+      openShared
+    });
     notebooks?.widgetAdded.connect((_, panel) =>
       acceptDrops(panel, trans, () => context.flavour)
     );
@@ -155,6 +213,8 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
             );
             context.flavour = settings.get('snippetFlavour').composite as
               'portable' | 'widgets';
+            shares.checkInterval = settings.get('shareCheckInterval')
+              .composite as number;
           };
           apply();
           settings.changed.connect(apply);

@@ -310,3 +310,48 @@ export interface IEOMap {
   /** The keys of the overlays shown. */
   readonly overlays: string[];
 }
+
+/* ---- Sharing (DESIGN.md, "Sharing") ---- */
+
+/** The lists of `GET shares?scope=...`. */
+export type ShareScope = 'with-me' | 'by-me' | 'public';
+
+/** Who a share is for. */
+export interface IShareRecipients {
+  users: string[];
+  groups: string[];
+  public: boolean;
+}
+
+/** One version of a share (the server lists them in `GET shares/{sid}`). */
+export interface IShareVersion {
+  version: number;
+  created: string;
+  size: number;
+  message: string;
+}
+
+/** The contract's `Share`. */
+export interface IShare {
+  id: string;
+  owner: string;
+  name: string;
+  kind: 'file' | 'directory';
+  version: number;
+  created: string;
+  updated: string;
+  message: string;
+  recipients: IShareRecipients;
+  /** Bytes of the latest version. */
+  size: number;
+  /** Paths of the latest version's files, relative to the share. */
+  files: string[];
+  versions?: IShareVersion[];
+}
+
+/** `POST shares`. */
+export interface IShareRequest {
+  path: string;
+  recipients: IShareRecipients;
+  message?: string;
+}

@@ -1,3 +1,4 @@
 import './base.css';
 import './processes.css';
+import './shares.css';
 import 'ol/ol.css';

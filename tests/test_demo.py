@@ -49,7 +49,7 @@ def test_demo_serves_jupyterlab_with_the_extension_offline(tmp_path):
     assert findings["labextension_listed"], log
     assert findings["static_bundle"] == 200, log
     assert findings["config_status"] == 200, log
-    assert findings["config"]["sharing"] == {"enabled": False, "mode": "local"}
+    assert findings["config"]["sharing"] == {"enabled": True, "mode": "local"}
     assert findings["config_without_token"] == 403
     assert [c["id"] for c in findings["config"]["catalogues"]] == ["demo"]
     assert findings["probe"]["ok"] is True

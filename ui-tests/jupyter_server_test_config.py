@@ -47,8 +47,12 @@ if os.environ.get("EO_JLAB_GALATA_ENDPOINTS", "1") == "1":
         },
     ]
 
-# `--config` replaces the demo's JSON configuration: name the demo's sandbox here too.
+# `--config` replaces the demo's JSON configuration: name the demo's sandbox and share store
+# here too.
 c.EOJLab.processing = [  # noqa: F821
     {"id": "sandbox", "title": "Local sandbox", "protocol": "sandbox"},
 ]
 c.EOJLab.sandbox_dir = str(Path(os.environ["JUPYTERLAB_GALATA_ROOT_DIR"]) / "sandbox")  # noqa: F821
+c.EOJLab.shared_root = str(  # noqa: F821
+    Path(os.environ["JUPYTERLAB_GALATA_ROOT_DIR"]) / ".eo-jlab-shares"
+)

@@ -19,6 +19,7 @@ DEMO_CATALOGUE = "demo-data/catalogue"
 DEMO_SANDBOX = "sandbox"
 SANDBOX_EXAMPLES = Path(__file__).with_name("sandbox")
 SANDBOX_MANIFEST = ".eo_jlab_examples.json"
+DEMO_SHARES = ".eo-jlab-shares"  # the local share store (hidden from the file browser)
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 
 WELCOME = """# eo_jlab demo workspace
@@ -35,6 +36,9 @@ Valley, Lisbon), January to June 2025, with quicklooks.
 `sandbox/` holds the PyWPS processes of the "Local sandbox" processing service: three
 examples (NDVI of a small scene, buffer and area of a polygon, a slow job that reports its
 progress). Add your own process files there and press Reload in the panel.
+
+The Sharing section lists a public share, "examples", published by "operator": an EO
+example notebook (search, footprints, NDVI). Copy it into your workspace to run it.
 
 See docs/configuration.md for every `c.EOJLab` setting.
 """
@@ -62,6 +66,7 @@ def demo_config(workspace: Path) -> dict[str, Any]:
             "processing": [{"id": "sandbox", "title": "Local sandbox", "protocol": "sandbox"}],
             "sandbox_dir": str(workspace / DEMO_SANDBOX),
             "request_timeout": 20.0,
+            "shared_root": str(workspace / DEMO_SHARES),
         },
     }
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -72,10 +77,12 @@ def demo_config(workspace: Path) -> dict[str, Any]:
 def write_demo(workspace: Path) -> Path:
     """Create (or refresh) the demo workspace; return its Jupyter config directory."""
     from .catalogue import write_catalogue
+    from .shares import seed_examples
 
     workspace = workspace.resolve()
     write_catalogue(workspace / DEMO_CATALOGUE)
     write_sandbox(workspace / DEMO_SANDBOX)
+    seed_examples(workspace / DEMO_SHARES)
     config_dir = workspace / ".jupyter"
     config_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(

@@ -52,9 +52,9 @@ export function expandSection(panel: SidePanel, id: SectionId): void {
 export function createSidebar(
   model: IEOJLabModel,
   translator: ITranslator,
-  sections: { search: Widget; processes: Widget; jobs: Widget }
+  sections: { search: Widget; processes: Widget; jobs: Widget; shared?: Widget }
 ): SidePanel {
-  const { search, processes, jobs } = sections;
+  const { search, processes, jobs, shared } = sections;
   const trans = translator.load('eo_jlab');
   const panel = new SidePanel({ translator });
   panel.id = 'jp-EOJLab-sidebar';
@@ -84,9 +84,15 @@ export function createSidebar(
   jobs.id = 'jp-EOJLab-section-jobs';
   jobs.title.label = trans.__('Jobs');
   panel.addWidget(jobs);
-  panel.addWidget(
-    section('shared', trans.__('Shared'), SharedSection, model, trans)
-  );
+  if (shared) {
+    shared.id = 'jp-EOJLab-section-shared';
+    shared.title.label = trans.__('Shared');
+    panel.addWidget(shared);
+  } else {
+    panel.addWidget(
+      section('shared', trans.__('Shared'), SharedSection, model, trans)
+    );
+  }
   // Search (map, form, results) gets the room: the other sections start folded, their
   // titles one click away.
   if (panel.content instanceof AccordionPanel) {

@@ -47,7 +47,10 @@ test.describe('Earth Observation sidebar (eo-jlab demo)', () => {
       'data-health',
       'ok'
     );
-    await expect(panel).toContainText('Sharing is off');
+    // The demo shares through its local store: the Shared section offers its lists.
+    await expect(panel.locator('.jp-EOJLab-shares [data-scope]')).toHaveCount(
+      3
+    );
 
     await page.screenshot({ path: `${SHOTS}/sidebar-light.png` });
     expect(errors).toEqual([]);
