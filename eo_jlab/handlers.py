@@ -387,6 +387,23 @@ class SharesHandler(SharingHandler):
         self.write_json(share, 201)
 
 
+class ShareNamesHandler(SharingHandler):
+    """``GET shares/users`` and ``GET shares/groups`` (addition): names for the recipient
+    picker, in hub mode when the hub lets the share service list them (403 otherwise); a
+    single server has no directory of users (400)."""
+
+    @tornado.web.authenticated
+    async def get(self, what: str) -> None:
+        sharing = self.sharing()
+        lister = getattr(sharing, what, None)
+        if lister is None:
+            raise BadRequest(
+                "This server shares through its local store: it has no list of users or "
+                "groups; type the names."
+            )
+        self.write_json({what: sorted(await lister())})
+
+
 class ShareHandler(SharingHandler):
     @tornado.web.authenticated
     async def get(self, share_id: str) -> None:
@@ -495,6 +512,7 @@ HANDLERS = [
     (rf"/eo-jlab/jobs/{JID}/exchange", JobExchangeHandler),
     (rf"/eo-jlab/jobs/{JID}/results/(?P<output_id>[^/]+)", JobResultHandler),
     (r"/eo-jlab/shares", SharesHandler),
+    (r"/eo-jlab/shares/(?P<what>users|groups)", ShareNamesHandler),
     (rf"/eo-jlab/shares/{SHID}", ShareHandler),
     (rf"/eo-jlab/shares/{SHID}/versions", ShareVersionsHandler),
     (rf"/eo-jlab/shares/{SHID}/copy", ShareCopyHandler),

@@ -391,3 +391,10 @@ def test_group_membership_comes_from_the_hub(hub, users):  # noqa: F811
     finally:
         removed = hub.admin("DELETE", "groups/class/users", json={"users": ["carol"]})
         assert removed.status_code == 200, removed.text
+
+
+def test_the_recipient_picker_lists_names_through_the_user_server(hub, users):  # noqa: F811
+    status, body = rest(hub, "bob", "GET", "shares/users")
+    assert status == 200 and body == {"users": ["alice", "bob", "carol"]}, body
+    status, body = rest(hub, "bob", "GET", "shares/groups")
+    assert status == 200 and "class" in body["groups"], body

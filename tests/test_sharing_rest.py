@@ -352,3 +352,14 @@ async def test_demo_examples_share_is_public_and_copies(api, workspace, share_ro
     assert body == {"path": "examples"}
     assert json.loads((workspace / "examples" / NOTEBOOK).read_text())["nbformat"] == 4
     assert (await api("DELETE", "shares", seeded["id"], user="bob"))[0] == 403
+
+
+async def test_a_single_server_has_no_user_directory(jp_fetch):
+    """The recipient picker's names exist in hub mode only: here a sentence, no list."""
+    from tornado.httpclient import HTTPClientError
+
+    for what in ("users", "groups"):
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch("eo-jlab", "shares", what)
+        assert info.value.code == 400
+        assert "type the names" in json.loads(info.value.response.body)["error"]
