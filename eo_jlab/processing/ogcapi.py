@@ -9,7 +9,9 @@ as pygeoapi answers); no per-job state is kept in memory.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import Any
 from urllib.parse import urljoin
 
@@ -78,7 +80,15 @@ def problem_text(response: UpstreamResponse) -> str:
         if isinstance(body.get("type"), str):
             return _sentence(body["type"].rsplit("/", 1)[-1])
     excerpt = response.text.strip()
+    if response.content_type in ("text/html", "application/xhtml+xml") or excerpt.startswith("<"):
+        excerpt = _markup_text(excerpt)  # a proxy's error page: its words, not its tags
     return _sentence(excerpt[:200]) if excerpt else "No details were given."
+
+
+def _markup_text(markup: str) -> str:
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", markup[:20_000])
+    text = re.sub(r"(?s)<!--.*?-->|<[^>]*>?", " ", text)
+    return " ".join(html.unescape(text).split())
 
 
 def _job_control(options: Any) -> list[str]:

@@ -346,8 +346,9 @@ class ShareStore:
             }  # fmt: skip
             _write_json_atomic(staging / "manifest.json", manifest)
             os.rename(staging, self.shares / share_id)
-        except BaseException:
+        except BaseException as exc:
             _rmtree(staging)
+            _raise_if_full(exc, "nothing was shared")
             raise
         finally:
             quota.release()
@@ -357,6 +358,7 @@ class ShareStore:
         message = _message(message)
         staging = self.shares / share_id / f".tmp-v-{secrets.token_hex(6)}"
         quota = _Quota(self, caller.name)
+        placed: Path | None = None  # v<N>, until the manifest that names it is written
         try:
             try:
                 files, size, checksums = fill(staging, quota)
@@ -371,6 +373,7 @@ class ShareStore:
                     raise NotFound(f"There is no share {share_id!r}.")
                 number = manifest["version"] + 1
                 os.rename(staging, self.shares / share_id / f"v{number}")
+                placed = self.shares / share_id / f"v{number}"
                 now = _now()
                 manifest["versions"].append(
                     {"version": number, "created": now, "size": size, "message": message,
@@ -379,8 +382,12 @@ class ShareStore:
                 manifest.update(version=number, updated=now, message=message, size=size,
                                 files=files, checksums=checksums)  # fmt: skip
                 _write_json_atomic(self.shares / share_id / "manifest.json", manifest)
-        except BaseException:
+                placed = None
+        except BaseException as exc:
             _rmtree(staging)
+            if placed is not None:  # the manifest was not rewritten: v<N> is not a version
+                _rmtree(placed)
+            _raise_if_full(exc, "the share keeps its earlier versions")
             raise
         finally:
             quota.release()
@@ -510,6 +517,16 @@ def _public(manifest: dict) -> dict:
         {k: v[k] for k in ("version", "created", "size", "message")} for v in manifest["versions"]
     ]
     return out
+
+
+def _raise_if_full(exc: BaseException, outcome: str) -> None:
+    """A full disk (or file system quota) as a sentence, not an OSError with a path."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise Conflict(
+            f"The share store has no space left on its disk: {outcome}. "
+            "Free some space (or ask an operator to) and try again.",
+            {"reason": "no space left on the share store's disk"},
+        ) from None
 
 
 def _message(message: Any) -> str:
