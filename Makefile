@@ -142,6 +142,8 @@ bench: install build
 	$(PY) bench/jobs.py
 	$(PY) bench/setup_time.py
 	$(PY) bench/sharing.py
+	$(PY) bench/startup.py
+	$(PY) bench/browser.py
 
 clean:
 	rm -rf $(STAMPS) .servers dist lib eo_jlab/labextension eo_jlab/_version.py tsconfig.tsbuildinfo \

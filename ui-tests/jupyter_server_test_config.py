@@ -47,6 +47,18 @@ if os.environ.get("EO_JLAB_GALATA_ENDPOINTS", "1") == "1":
         },
     ]
 
+# The browser benchmark (bench/browser.py) adds its generated 5,000-item static catalogue.
+if os.environ.get("EO_JLAB_BENCH_CATALOGUE"):
+    c.EOJLab.catalogues = [  # noqa: F821
+        *(c.EOJLab.catalogues if "catalogues" in c.EOJLab else []),  # noqa: F821
+        {
+            "id": "bench",
+            "title": "Benchmark catalogue (5,000 generated items)",
+            "protocol": "static",
+            "url": os.environ["EO_JLAB_BENCH_CATALOGUE"],
+        },
+    ]
+
 # `--config` replaces the demo's JSON configuration: name the demo's sandbox and share store
 # here too.
 c.EOJLab.processing = [  # noqa: F821
