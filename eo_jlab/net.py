@@ -18,6 +18,7 @@ Guard rails (DESIGN.md, "Guard rails"):
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
 import socket
@@ -48,6 +49,10 @@ _REFUSED_NETWORKS = [
 ]
 
 
+_timeout = getattr(asyncio, "timeout", None)
+
+
+@functools.lru_cache(maxsize=1024)
 def refused_address(address: str) -> bool:
     """True for link-local and cloud metadata addresses, in any of their IPv6 spellings."""
     try:
@@ -256,21 +261,22 @@ class HttpClient:
         """
         deadline = self.timeout if timeout is None else timeout
         started = time.monotonic()
+        sending = self._send(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            json_body=json_body,
+            content=content,
+            max_bytes=self.max_bytes if max_bytes is None else max_bytes,
+            expect_ok=expect_ok,
+            started=started,
+        )
         try:
-            return await asyncio.wait_for(
-                self._send(
-                    method,
-                    url,
-                    params=params,
-                    headers=headers,
-                    json_body=json_body,
-                    content=content,
-                    max_bytes=self.max_bytes if max_bytes is None else max_bytes,
-                    expect_ok=expect_ok,
-                    started=started,
-                ),
-                deadline,
-            )
+            if _timeout is not None:  # Python 3.11+: no task per request, unlike wait_for
+                async with _timeout(deadline):
+                    return await sending
+            return await asyncio.wait_for(sending, deadline)
         except (asyncio.TimeoutError, httpx.TimeoutException):
             raise UpstreamTimeout(
                 f"The service at {_host_of(url)} did not answer within {deadline:g} seconds.",
@@ -429,20 +435,23 @@ class HttpClient:
 
     async def _read_capped(self, response: httpx.Response, url: httpx.URL, max_bytes: int) -> bytes:
         declared = response.headers.get("content-length")
-        too_big = UpstreamError(
-            f"The answer of the service at {_host_of(url)} is larger than the limit of "
-            f"{max_bytes:,} bytes (c.EOJLab.max_response_bytes).",
-            {"url": _redact(str(url)), "limit": max_bytes},
-        )
+
+        def too_big() -> UpstreamError:  # built only when needed: this runs for every answer
+            return UpstreamError(
+                f"The answer of the service at {_host_of(url)} is larger than the limit of "
+                f"{max_bytes:,} bytes (c.EOJLab.max_response_bytes).",
+                {"url": _redact(str(url)), "limit": max_bytes},
+            )
+
         if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise too_big
+            raise too_big()
         chunks: list[bytes] = []
         size = 0
         try:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise too_big
+                    raise too_big()
                 chunks.append(chunk)
         except httpx.TimeoutException:
             raise

@@ -207,3 +207,74 @@ async def test_a_job_ended_elsewhere_during_a_poll_is_left_alone(tmp_path):
     finally:
         await monitor.stop()
         store.close()
+
+
+class Many(ProcessingService):
+    """Many jobs that stay running until ``done`` is set; counts requests in flight."""
+
+    def __init__(self):
+        super().__init__(
+            ProcessingEndpoint(id="many", protocol="ogcapi", url="http://many.invalid/")
+        )
+        self.in_flight = 0
+        self.most = 0
+        self.polled: dict[str, int] = {}
+        self.done = False
+
+    async def processes(self):
+        return []
+
+    async def describe(self, process_id):
+        raise NotImplementedError
+
+    async def submit(self, process_id, request, exchange):
+        raise NotImplementedError
+
+    async def status(self, job, exchange):
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        self.polled[job.job_id] = self.polled.get(job.job_id, 0) + 1
+        try:
+            await asyncio.sleep(0.005)
+        finally:
+            self.in_flight -= 1
+        if self.done:
+            return job.model_copy(update={"status": "successful", "progress": 100})
+        return job.model_copy(update={"status": "running", "progress": 0})
+
+
+@pytest.mark.asyncio
+async def test_one_scheduler_for_many_jobs(tmp_path):
+    """Forty jobs under one scheduler: at most ``concurrency`` requests at a time, every job
+    polled, a forgotten (dismissed) job no longer polled, the others followed to their end
+    with each end persisted, then announced."""
+    store = JobStore(tmp_path / "jobs.sqlite")
+    service = Many()
+    announced = []
+    monitor = JobMonitor(store, lambda sid: service, announced.append, concurrency=3,
+                         min_interval=0.01, max_interval=0.05, polls_per_second=2000)  # fmt: skip
+    jobs = []
+    for n in range(40):
+        remote = RemoteJob(status="accepted", status_url=f"http://many.invalid/jobs/{n}",
+                           job_id=str(n))  # fmt: skip
+        jobs.append(await store.create("many", "p", {}, remote, []))
+        monitor.watch(jobs[-1])
+    try:
+        await _until(lambda: len(service.polled) == 40 and min(service.polled.values()) >= 2)
+        monitor.forget(jobs[0].id)
+        polled = service.polled["0"]
+        assert jobs[0].id not in monitor.watched
+        service.done = True
+        await _until(lambda: not monitor.watched)
+    finally:
+        await monitor.stop()
+    try:
+        assert service.most <= 3
+        assert service.polled["0"] <= polled + 1  # at most the poll already under way
+        stored = {j.id: j for j in await store.list()}
+        assert all(stored[j.id].status == "successful" for j in jobs[1:])
+        assert stored[jobs[0].id].status == "running"  # forgotten before it ended
+        ends = [j for j in announced if j.status == "successful"]
+        assert sorted(j.id for j in ends) == sorted(j.id for j in jobs[1:])
+    finally:
+        store.close()

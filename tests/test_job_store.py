@@ -228,3 +228,20 @@ async def test_kill_9_mid_write_leaves_no_half_record(tmp_path):
             assert job.status in ("accepted", "running")
     finally:
         store.close()
+
+
+async def test_update_many_writes_in_one_transaction(store):
+    first = await store.create("wps", "slow", {}, accepted(), [])
+    second = await store.create("wps", "slow", {}, accepted(), [])
+    await store.mark(second.id, "dismissed", "gone")
+    entry = Exchange(method="GET", url="http://wps.example/status/1.xml", status=200)
+    results = await store.update_many([
+        (first.id, RemoteJob(status="running", progress=30, message="m"), [entry]),
+        (second.id, RemoteJob(status="running", progress=30), []),
+        ("nope", RemoteJob(status="running"), [entry]),
+    ])  # fmt: skip
+    assert (results[0].status, results[0].progress, results[0].message) == ("running", 30, "m")
+    assert results[0] == await store.get(first.id)  # what it returns is what was written
+    assert results[1].status == "dismissed"  # final states stay final
+    assert isinstance(results[2], NotFound)
+    assert len(await store.exchange(first.id)) == 1

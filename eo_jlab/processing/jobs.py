@@ -124,6 +124,13 @@ class JobStore:
     async def update(self, job_id: str, remote: RemoteJob, exchange: list[Exchange]) -> Job:
         return await self._run(self._update, job_id, remote, exchange)
 
+    async def update_many(
+        self, items: list[tuple[str, RemoteJob, list[Exchange]]]
+    ) -> list[Job | NotFound]:
+        """``update`` of several jobs in one transaction (one executor hop, one commit);
+        per job, the job as written or ``NotFound``."""
+        return await self._run(self._update_many, items)
+
     async def mark(self, job_id: str, status: JobStatus, message: str) -> Job:
         return await self._run(self._mark, job_id, status, message)
 
@@ -159,22 +166,43 @@ class JobStore:
             return _job(self._row(job_id))
 
     def _update(self, job_id: str, remote: RemoteJob, exchange: list[Exchange]) -> Job:
-        stamp = now()
         with self._lock, self._db:
-            row = self._row(job_id)
-            if row["status"] in FINAL_STATUSES:  # final states never change back
-                return _job(row)
-            self._db.execute(
-                "UPDATE jobs SET status=?, progress=?, message=?, updated=?, finished=?,"
-                " results=?, error=?, remote=? WHERE id=?",
-                (
-                    remote.status, remote.progress, remote.message, stamp,
-                    stamp if remote.status in FINAL_STATUSES else None, _results(remote),
-                    remote.error, _remote(remote, json.loads(row["remote"])), job_id,
-                ),
-            )  # fmt: skip
-            self._append(job_id, [e.model_dump() for e in exchange])
-            return _job(self._row(job_id))
+            return self._apply(job_id, remote, exchange, now())
+
+    def _update_many(self, items: list[tuple[str, RemoteJob, list[Exchange]]]) -> list:
+        stamp = now()
+        results: list = []
+        with self._lock, self._db:
+            for job_id, remote, exchange in items:
+                try:
+                    results.append(self._apply(job_id, remote, exchange, stamp))
+                except NotFound as exc:  # nothing of this one was written
+                    results.append(exc)
+        return results
+
+    def _apply(self, job_id: str, remote: RemoteJob, exchange: list[Exchange], stamp: str) -> Job:
+        """One job's update, inside the caller's transaction; the job as written."""
+        row = self._row(job_id)
+        if row["status"] in FINAL_STATUSES:  # final states never change back
+            return _job(row)
+        finished = stamp if remote.status in FINAL_STATUSES else None
+        results = _results(remote)
+        kept = _remote(remote, json.loads(row["remote"]))
+        self._db.execute(
+            "UPDATE jobs SET status=?, progress=?, message=?, updated=?, finished=?,"
+            " results=?, error=?, remote=? WHERE id=?",
+            (
+                remote.status, remote.progress, remote.message, stamp, finished, results,
+                remote.error, kept, job_id,
+            ),
+        )  # fmt: skip
+        self._append(job_id, [e.model_dump() for e in exchange])
+        return Job(
+            id=row["id"], service=row["service"], process=row["process"], status=remote.status,
+            progress=remote.progress, message=remote.message, created=row["created"],
+            updated=stamp, finished=finished, inputs=json.loads(row["inputs"]),
+            results=json.loads(results), error=remote.error, remote=json.loads(kept),
+        )  # fmt: skip
 
     def _mark(self, job_id: str, status: str, message: str) -> Job:
         stamp = now()
