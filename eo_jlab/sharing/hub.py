@@ -46,7 +46,7 @@ from ..errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from .store import clean_relative
+from .store import _place_no_overwrite, clean_relative  # one free-name rule for both modes
 
 PIECE = 1 << 20
 TOKEN_ENV = "JUPYTERHUB_API_TOKEN"  # noqa: S105  (a variable name, not a secret)
@@ -399,40 +399,6 @@ def _walk(folder: Path) -> Iterator[tuple[str, Path, bool]]:
                 stack.append((Path(entry.path), rel + "/"))
             elif entry.is_file(follow_symlinks=False):
                 yield rel, Path(entry.path), False
-
-
-def _candidates(name: str, is_dir: bool) -> Iterator[str]:
-    """ "name", then "name-1", "name-2", ... ("stem-1.ext" for files), as the local store."""
-    yield name
-    stem, suffix = (name, "") if is_dir or "." not in name[1:] else name.rsplit(".", 1)
-    suffix = f".{suffix}" if suffix else ""
-    for n in range(1, 10_000):
-        yield f"{stem}-{n}{suffix}"
-
-
-def _place_no_overwrite(tmp: Path, parent: Path, name: str, is_dir: bool) -> Path:
-    """Rename ``tmp`` to the first free candidate name, never overwriting (atomic claims)."""
-    for candidate in _candidates(name, is_dir):
-        final = parent / candidate
-        if is_dir:
-            try:
-                final.mkdir()  # claims the name; renaming onto an empty folder is atomic
-            except FileExistsError:
-                continue
-            try:
-                os.rename(tmp, final)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    final.rmdir()
-                continue
-            return final
-        try:
-            os.link(tmp, final)  # fails if the name exists
-        except FileExistsError:
-            continue
-        tmp.unlink()
-        return final
-    raise Conflict(f"No free name for {name!r}: remove some earlier copies.")
 
 
 def _unpack_and_place(archive: Path, parent: Path, wanted: str, kind: str, name: str) -> Path:
