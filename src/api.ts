@@ -235,24 +235,7 @@ export async function fetchJobResult(
   output: string,
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<Response> {
-  const response = await ServerConnection.makeRequest(
-    jobResultUrl(job, output, settings),
-    {},
-    settings
-  );
-  if (!response.ok) {
-    let message = `The Jupyter server answered HTTP ${response.status}.`;
-    try {
-      const body = await response.json();
-      if (typeof body.error === 'string') {
-        message = body.error;
-      }
-    } catch {
-      // not JSON: keep the generic sentence
-    }
-    throw new EOJLabRequestError(message, response.status);
-  }
-  return response;
+  return fetchBytes(jobResultUrl(job, output, settings), settings);
 }
 
 export function getProcessSnippet(
@@ -364,13 +347,20 @@ export async function fetchSharedFile(
   path: string,
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<Response> {
+  return fetchBytes(sharedFileUrl(share, path, settings), settings);
+}
+
+/**
+ * GET a non-JSON answer of the server (a job result, a shared file) as a Response; failures
+ * become `EOJLabRequestError`s with the server's sentence, as `requestAPI` gives them.
+ */
+async function fetchBytes(
+  url: string,
+  settings: ServerConnection.ISettings
+): Promise<Response> {
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(
-      sharedFileUrl(share, path, settings),
-      {},
-      settings
-    );
+    response = await ServerConnection.makeRequest(url, {}, settings);
   } catch {
     throw new EOJLabRequestError(
       'The Jupyter server could not be reached: check your connection.',
