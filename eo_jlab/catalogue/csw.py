@@ -87,7 +87,10 @@ _COMPARISONS = {
 
 
 def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+    # "{namespace}name" -> "name"; comments and processing instructions have no str tag.
+    # String slicing, not etree.QName: this runs for every child of every record.
+    tag = element.tag
+    return tag[tag.find("}") + 1 :] if isinstance(tag, str) else ""
 
 
 def _children(element: etree._Element, *names: str) -> list[etree._Element]:

@@ -46,6 +46,7 @@ from .base import (
     SearchPage,
     SearchRequest,
     format_instant,
+    geometry_bounds,
     parse_instant,
     queryables_schema,
 )
@@ -83,8 +84,9 @@ class _Template:
     def __init__(self, element: etree._Element):
         self.type = (element.get("type") or "").split(";")[0].strip().lower()
         self.template = element.get("template") or ""
-        self.index_offset = int(element.get("indexOffset") or 1)
-        self.page_offset = int(element.get("pageOffset") or 1)
+        index_offset, page_offset = _int(element.get("indexOffset")), _int(element.get("pageOffset"))
+        self.index_offset = 1 if index_offset is None else index_offset  # not a number: the default
+        self.page_offset = 1 if page_offset is None else page_offset
         nsmap = dict(element.nsmap)
         base, _, query = self.template.partition("?")
         self.base = base
@@ -367,7 +369,7 @@ class OpenSearchCatalogue(Catalogue):
             item = self._base_item(str(feature["id"]), self_link or url)
             geometry = feature.get("geometry")
             item["geometry"] = geometry if isinstance(geometry, dict) and geometry else None
-            item["bbox"] = _bounds(item["geometry"])
+            item["bbox"] = geometry_bounds(item["geometry"])
             cloud = p.get("cloudCover", p.get("cloud_cover"))
             cloud = cloud if isinstance(cloud, (int, float)) and cloud >= 0 else None
             start = _rfc3339(p.get("startDate") or p.get("start_datetime") or p.get("datetime"))
@@ -438,7 +440,7 @@ class OpenSearchCatalogue(Catalogue):
             item_id = text("identifier") or text("id") or ""
             item = self._base_item(item_id, url)
             item["geometry"] = _atom_geometry(entry)
-            item["bbox"] = _bounds(item["geometry"])
+            item["bbox"] = geometry_bounds(item["geometry"])
             dates = text("date")
             start = end = None
             if dates and "/" in dates:
@@ -541,17 +543,6 @@ def _rfc3339(value: Any) -> str | None:
     try:
         return format_instant(parse_instant(value))
     except ValueError:
-        return None
-
-
-def _bounds(geometry: dict[str, Any] | None) -> list[float] | None:
-    if not geometry:
-        return None
-    from shapely.geometry import shape
-
-    try:
-        return list(shape(geometry).bounds)
-    except Exception:
         return None
 
 

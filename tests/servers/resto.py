@@ -6,6 +6,8 @@ honours ``collection``, ``q``, ``box``, ``startDate``, ``completionDate``, ``clo
 way Resto does, newest first, with totals in the top-level ``properties``.
 ``/quirks/describe.xml`` serves a search whose every product has Resto's quirks:
 ``"geometry": []`` and ``cloudCover`` -1 (unknown).
+``/wan/describe.xml`` is the plain service answering each search ``WAN_DELAY`` s late, like a
+catalogue across a network (bench/search.py).
 
 Recorded answers of real Resto services (``tests/fixtures/opensearch/``, see its README):
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -55,6 +58,7 @@ DESCRIPTION = """<?xml version="1.0" encoding="UTF-8"?>
 </OpenSearchDescription>"""
 
 
+WAN_DELAY = 0.05
 RECORDINGS = Path(__file__).resolve().parent.parent / "fixtures" / "opensearch"
 # The recorded description's GeoJSON template, replaced by the fixture's own search URL.
 CDSE_SEARCH = "https://finder.creodias.eu/resto/api/collections/Sentinel1/search.json"
@@ -255,6 +259,8 @@ class RestoServer:
             body = DESCRIPTION.format(base=self.base + prefix).encode()
             return self.send(h, 200, body, "application/opensearchdescription+xml")
         if parts.path.endswith("/search.json"):
+            if prefix == "/wan":  # a catalogue across a network (bench/search.py)
+                time.sleep(WAN_DELAY)
             try:
                 doc = self.search(query, quirks=prefix == "/quirks")
             except ValueError as exc:
