@@ -45,6 +45,14 @@ if os.environ.get("EO_JLAB_GALATA_ENDPOINTS", "1") == "1":
             "protocol": "stac",
             "url": f"http://127.0.0.1:{_closed_port()}/stac",
         },
+        # Every text of this catalogue is markup or script (tests/hostile.spec.ts). Last, so
+        # the catalogue chosen by default stays the demo's.
+        {
+            "id": "hostile",
+            "title": 'Hostile <img src=x onerror="window.__pwned=5"> catalogue',
+            "protocol": "static",
+            "url": str(here / "fixtures" / "hostile" / "catalog.json"),
+        },
     ]
 
 # The browser benchmark (bench/browser.py) adds its generated 5,000-item static catalogue.
