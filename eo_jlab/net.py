@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from lxml import etree
@@ -166,7 +166,7 @@ class UpstreamResponse:
             return parse_xml(self.content)
         except UnsafeXML as exc:
             raise UpstreamError(
-                f"The service at {_host_of(self.url)} sent XML that was refused: {exc}",
+                f"The service at {_host_of(self.url)} sent XML that was refused: {exc}.",
                 {"url": self.url},
             ) from None
         except etree.XMLSyntaxError:
@@ -190,6 +190,8 @@ def _charset(headers: httpx.Headers) -> str | None:
 def _host_of(url: str | httpx.URL) -> str:
     try:
         u = httpx.URL(str(url))
+        if not u.host:  # file:, data: ... (said in a sentence: never an empty name)
+            return f"a {u.scheme or 'relative'} URL"
         return f"{u.host}:{u.port}" if u.port else u.host
     except Exception:
         return "an unparsable address"
@@ -475,6 +477,18 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, httpx.ConnectError):
         return "could not connect"
     return (str(exc).strip() or type(exc).__name__)[:200]
+
+
+def join_url(base: str, href: str) -> str:
+    """``urljoin`` for a link an upstream sent: one no URL parser takes (``http://[::1``) is
+    the upstream's fault, a 502 sentence, never an internal error."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        raise UpstreamError(
+            f"The service at {_host_of(base)} sent a malformed link: {href[:200]!r}.",
+            {"url": _redact(base), "href": href[:200]},
+        ) from None
 
 
 def _redact(url: str) -> str:

@@ -84,7 +84,10 @@ class _Template:
     def __init__(self, element: etree._Element):
         self.type = (element.get("type") or "").split(";")[0].strip().lower()
         self.template = element.get("template") or ""
-        index_offset, page_offset = _int(element.get("indexOffset")), _int(element.get("pageOffset"))
+        index_offset, page_offset = (
+            _int(element.get("indexOffset")),
+            _int(element.get("pageOffset")),
+        )
         self.index_offset = 1 if index_offset is None else index_offset  # not a number: the default
         self.page_offset = 1 if page_offset is None else page_offset
         nsmap = dict(element.nsmap)

@@ -21,7 +21,7 @@ from urllib.parse import quote, urljoin
 
 from ..errors import BadRequest, NotFound, UpstreamError
 from ..models import CatalogueEndpoint
-from ..net import HttpClient, UpstreamResponse
+from ..net import HttpClient, UpstreamResponse, join_url
 from .base import (
     STAC_TO_ITEM,
     Catalogue,
@@ -61,13 +61,15 @@ class _Service:
         posts = [link for link in searches if str(link.get("method", "GET")).upper() == "POST"]
         gets = [link for link in searches if str(link.get("method", "GET")).upper() == "GET"]
         chosen = posts[0] if posts else (gets[0] if gets else None)
-        self.search_url = urljoin(root, chosen["href"]) if chosen else urljoin(root, "search")
+        self.search_url = join_url(root, chosen["href"]) if chosen else urljoin(root, "search")
         # Only GET advertised: do not try POST. Nothing advertised: try POST first.
         self.use_post = bool(posts) or not searches
         data = next(
             (link for link in links if link.get("rel") == "data" and link.get("href")), None
         )
-        self.collections_url = urljoin(root, data["href"]) if data else urljoin(root, "collections")
+        self.collections_url = (
+            join_url(root, data["href"]) if data else urljoin(root, "collections")
+        )
 
         def has(*parts: str) -> bool:
             return any(all(p in c for p in parts) for c in conforms)
@@ -137,7 +139,7 @@ class StacApiCatalogue(Catalogue):
                         "extent": doc.get("extent") or {},
                     }
             nxt = _link(body, "next")
-            url = urljoin(url, nxt["href"]) if nxt and _method(nxt) == "GET" else None
+            url = join_url(url, nxt["href"]) if nxt and _method(nxt) == "GET" else None
         return list(found.values())
 
     async def queryables(self, collection: str) -> dict[str, Any]:
@@ -264,7 +266,7 @@ class StacApiCatalogue(Catalogue):
     def _to_state(link: dict[str, Any], body: dict[str, Any], base: str) -> dict[str, Any]:
         """A next link as token state; a POST body is kept as its difference from ours."""
         method = _method(link)
-        state: dict[str, Any] = {"m": method, "h": urljoin(base, str(link["href"]))}
+        state: dict[str, Any] = {"m": method, "h": join_url(base, str(link["href"]))}
         if method == "POST":
             link_body = link.get("body") if isinstance(link.get("body"), dict) else {}
             merged = {**body, **link_body} if link.get("merge") else link_body

@@ -137,7 +137,10 @@ class StaticCatalogue(Catalogue):
         if "://" in href:
             return href if self.remote else None
         if self.remote:
-            return urljoin(parent, href)
+            try:
+                return urljoin(parent, href)
+            except ValueError:  # malformed ("//[::1"): skipped like a link that leaves
+                return None
         target = (Path(parent).parent / href).resolve()
         folder = Path(self.root).parent
         return str(target) if target == folder or folder in target.parents else None

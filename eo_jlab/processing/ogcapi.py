@@ -13,11 +13,10 @@ import html
 import json
 import re
 from typing import Any
-from urllib.parse import urljoin
 
 from ..errors import BadRequest, EOJLabError, NotFound, UpstreamError
 from ..models import ProcessingEndpoint
-from ..net import HttpClient, UpstreamResponse, _host_of
+from ..net import HttpClient, UpstreamResponse, _host_of, join_url
 from .base import (
     Exchange,
     ExecutionRequest,
@@ -334,6 +333,18 @@ def parse_results(response: UpstreamResponse, requested: list[str] | None = None
 # --- the service ---------------------------------------------------------------------
 
 
+def process_segment(process_id: str) -> str | None:
+    """A process id as one path segment of ``/processes/{id}``: "/", "?", "#" and "%"
+    escaped, so an id never reaches another resource of the service (``../jobs``, a query);
+    None for "." and "..", which no escaping keeps in place. Control characters are left
+    for the URL parser to refuse (a 400 sentence)."""
+    if process_id in (".", ".."):
+        return None
+    for char, escaped in (("%", "%25"), ("/", "%2F"), ("?", "%3F"), ("#", "%23")):
+        process_id = process_id.replace(char, escaped)
+    return process_id
+
+
 class OgcApiService(ProcessingService):
     def __init__(self, endpoint: ProcessingEndpoint, http: HttpClient):
         super().__init__(endpoint)
@@ -412,7 +423,7 @@ class OgcApiService(ProcessingService):
                     link.get("type")
                 ):
                     continue
-                return urljoin(base, str(link["href"]))
+                return join_url(base, str(link["href"]))
         return None
 
     @staticmethod
@@ -429,7 +440,10 @@ class OgcApiService(ProcessingService):
     async def describe(
         self, process_id: str, exchange: list[Exchange] | None = None
     ) -> ProcessDescription:
-        response = await self._call("GET", self._url("processes", process_id), exchange)
+        segment = process_segment(process_id)
+        if segment is None:
+            raise NotFound(f"The service {self.endpoint.id} has no process {process_id!r}.")
+        response = await self._call("GET", self._url("processes", segment), exchange)
         if response.status == 404:
             raise NotFound(f"The service {self.endpoint.id} has no process {process_id!r}.")
         if response.status >= 400:
@@ -456,7 +470,10 @@ class OgcApiService(ProcessingService):
             # The first job control option is the one the process prefers.
             mode = description.job_control[0]
         headers = {"Prefer": "respond-async"} if mode == "async" else {}
-        url = self._url("processes", process_id, "execution")
+        segment = process_segment(process_id)
+        if segment is None:
+            raise NotFound(f"The service {self.endpoint.id} has no process {process_id!r}.")
+        url = self._url("processes", segment, "execution")
         response = await self._call(
             "POST", url, exchange, json_body=execute_body(request), headers=headers
         )
@@ -488,7 +505,7 @@ class OgcApiService(ProcessingService):
     @staticmethod
     def _location(response: UpstreamResponse) -> str | None:
         location = response.headers.get("location")
-        return urljoin(response.url, location) if location else None
+        return join_url(response.url, location) if location else None
 
     def _accepted(self, response: UpstreamResponse, body: Any) -> RemoteJob:
         status_url = self._location(response) or self._link(body, _MONITOR_REL, response.url)

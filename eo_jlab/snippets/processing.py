@@ -281,18 +281,21 @@ def _httpx_url(url: str) -> str:
 def ogcapi_plan(
     endpoint: ProcessingEndpoint, process_id: str, request: ExecutionRequest
 ) -> ProcessPlan:
-    from ..processing.ogcapi import execute_body
+    from ..processing.ogcapi import execute_body, process_segment
 
     base = endpoint.url.rstrip("/")
+    segment = process_segment(process_id)
+    if segment is None:
+        raise NotFound(f"The service {endpoint.id} has no process {process_id!r}.")
     return ProcessPlan(
         protocol="ogcapi",
         service=endpoint.id,
         process=process_id,
         url=base,
         auth=auth_of(endpoint),
-        # As OgcApiService._url joins them: the id is not escaped.
-        execution_url=_httpx_url("/".join([base, "processes", process_id, "execution"])),
-        process_url=_httpx_url("/".join([base, "processes", process_id])),
+        # As OgcApiService joins them: the id as one path segment (process_segment).
+        execution_url=_httpx_url("/".join([base, "processes", segment, "execution"])),
+        process_url=_httpx_url("/".join([base, "processes", segment])),
         body=execute_body(request),
         mode=request.mode,
         requested=list(request.outputs or {}),
