@@ -21,7 +21,9 @@ Additions to the REST contract of DESIGN.md (all under ``{base_url}eo-jlab/``):
   shares/{sid}/versions`` (body ``{"message"?, "path"?}``, path defaulting to the share's
   ``source``) -> 201 ``Share``; ``DELETE shares/{sid}`` -> 204; ``POST shares/{sid}/copy`` ->
   200 ``{"path"}``, a free name chosen ("name", "name-1", ... ; "stem-1.ext" for a file).
-  A share the caller may not see is 404; seen but not theirs to change is 403.
+  A share the caller may not see is 404; seen but not theirs to change is 403. In hub mode,
+  a visitor of the server (an admin, a user the server is shared with) gets 403 on every
+  sharing route: the share service would take them for the server's owner.
   ``GET shares/{sid}/files/{path}`` streams the file: .ipynb/.json as application/json, text
   as text/plain, png/jpeg/gif/webp as such, anything else as an application/octet-stream
   attachment; always ``nosniff`` and a ``sandbox`` CSP.
@@ -364,6 +366,11 @@ class SharingHandler(EOJLabHandler):
 
     def sharing(self) -> Sharing:
         name = self.user_name()
+        if self.services.config.share_service_url and os.environ.get("JUPYTERHUB_USER"):
+            # The share service acts as this server's owner (its token is the owner's): give
+            # the factory who is really asking, so that a visitor (an admin, a user the
+            # server is shared with) is refused instead of acting in the owner's name.
+            name = getattr(self.current_user, "username", None) or name
         sharing = make_sharing(self.services.config, name, self.contents_manager.root_dir)
         if sharing is None:
             raise sharing_off()

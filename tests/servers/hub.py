@@ -8,7 +8,10 @@ SimpleLocalProcessSpawner with per-user homes under the session's temp dir, star
 ``.venv/bin/jupyterhub-singleuser`` (eo_jlab installed) with ``c.EOJLab.share_service_url``
 pointing straight at the share service; the share service (``eo_jlab.sharing.service``) as a
 managed service with its store in the temp dir; and ``test-driver``, an api-token service the
-tests use to start servers and mint user tokens.
+tests use to start servers and mint user tokens. A module may give the user servers extra
+configuration before starting them (``Hub.server_config``: a JSON config file in the user's
+home, e.g. a processing endpoint) and read a running server's environment (its own hub token)
+with ``Hub.server_environ``.
 
 Every process the hub starts carries a marker in its environment: teardown stops the user
 servers, then the hub (which stops the proxy and the service), then kills whatever still
@@ -45,8 +48,9 @@ MARKER_ENV = "EO_JLAB_TEST_HUB"
 class Hub:
     """The running hub, as the tests see it."""
 
-    def __init__(self, home: Path, url: str, service_url: str, admin_token: str):
+    def __init__(self, home: Path, url: str, service_url: str, admin_token: str, marker: str = ""):
         self.home = home
+        self.marker = marker  # MARKER_ENV's value in every process the hub starts
         self.url = url  # the proxy's public URL, ending with "/"
         self.api = url + "hub/api/"
         self.service_url = service_url  # the share service, directly (ends with "/")
@@ -101,16 +105,52 @@ class Hub:
     def server_url(self, user: str) -> str:
         return f"{self.url}user/{user}/"
 
+    def server_config(self, user: str, config: dict | None) -> None:
+        """Give ``user``'s server extra configuration (``{"EOJLab": {...}}``) from its next
+        start on (``$HOME/.jupyter/jupyter_server_config.json``); ``None`` removes it."""
+        path = self.home_of(user) / ".jupyter" / "jupyter_server_config.json"
+        if config is None:
+            path.unlink(missing_ok=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(config), encoding="utf-8")
+
+    def server_environ(self, user: str) -> dict[str, str]:
+        """The environment of ``user``'s running single-user server (its hub token, HOME)."""
+        for pid in _marked_pids(self.marker):
+            with contextlib.suppress(OSError):
+                raw = (Path("/proc") / str(pid) / "environ").read_bytes()
+                env = dict(
+                    item.decode(errors="replace").split("=", 1)
+                    for item in raw.split(b"\0")
+                    if b"=" in item
+                )
+                cmdline = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+                if env.get("JUPYTERHUB_USER") == user and b"jupyterhub-singleuser" in cmdline:
+                    return env
+        fail(f"hub fixture: no running server of {user} found")
+        return {}  # pragma: no cover
+
     def log_tail(self, n: int = 3000) -> str:
         with contextlib.suppress(OSError):
             return (self.home / "hub.log").read_text(errors="replace")[-n:]
         return ""
 
-    def stop_servers(self) -> None:
-        for user in list(self._started):
+    def stop_servers(self, timeout: float = 30) -> None:
+        """Stop the servers this fixture started and wait until the hub says they are gone
+        (with a stop still pending, the next module's ``start_servers`` would time out)."""
+        stopping = list(self._started)
+        for user in stopping:
             with contextlib.suppress(httpx.HTTPError):
                 self.admin("DELETE", f"users/{user}/server")
         self._started.clear()
+        deadline = time.monotonic() + timeout
+        for user in stopping:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError, ValueError):
+                    if not (self.admin("GET", f"users/{user}").json().get("servers") or {}):
+                        break
+                time.sleep(0.2)
 
 
 def _marked_pids(marker: str) -> list[int]:
@@ -158,7 +198,7 @@ def hub(tmp_path_factory):
             {
                 "name": "test-driver",
                 "scopes": ["admin:users", "admin:servers", "admin:groups", "tokens",
-                           "access:servers", "read:services"],
+                           "access:servers", "read:services", "shares"],
                 "services": ["test-driver"],
             }
         ],
@@ -182,7 +222,7 @@ def hub(tmp_path_factory):
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{settings['proxy_port']}/"
-    state = Hub(home, url, service_url, admin_token)
+    state = Hub(home, url, service_url, admin_token, marker)
 
     def stop() -> None:
         state.stop_servers()
