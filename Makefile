@@ -138,12 +138,11 @@ test: check-idempotent lint test-js test-python check-auth test-ui wheel
 	@echo "make test: every suite passed"
 
 bench: install build
-	$(PY) bench/event_loop.py
-	$(PY) bench/jobs.py
-	$(PY) bench/setup_time.py
-	$(PY) bench/sharing.py
-	$(PY) bench/startup.py
-	$(PY) bench/browser.py
+	@start=$$(date +%s); \
+	$(PY) bench/event_loop.py && $(PY) bench/search.py && $(PY) bench/jobs.py && \
+	$(PY) bench/sharing.py && $(PY) bench/startup.py && $(PY) bench/browser.py && \
+	$(PY) bench/setup_time.py && \
+	echo "make bench: every benchmark ran in $$(( $$(date +%s) - start )) s"
 
 clean:
 	rm -rf $(STAMPS) .servers dist lib eo_jlab/labextension eo_jlab/_version.py tsconfig.tsbuildinfo \
