@@ -1,7 +1,5 @@
 import { expect, galata, test } from '@jupyterlab/galata';
-
-const SIDEBAR = 'jp-EOJLab-sidebar';
-const SHOTS = 'screenshots';
+import { SIDEBAR, SHOTS } from './helpers';
 
 test.describe('Earth Observation sidebar (eo-jlab demo)', () => {
   test('opens with its four sections and the health of each endpoint', async ({

@@ -11,11 +11,10 @@
  * (fixtures/hostile-sandbox/), and a notebook shared by the test.
  */
 import { expect, test } from '@jupyterlab/galata';
+import { SIDEBAR, SHOTS, openSection, foldSection, answer } from './helpers';
 import * as fs from 'fs';
 import * as path from 'path';
 
-const SIDEBAR = 'jp-EOJLab-sidebar';
-const SHOTS = 'screenshots';
 const SANDBOX_FIXTURES = path.resolve(
   __dirname,
   '..',
@@ -30,33 +29,6 @@ const JS_HREF = 'javascript:window.__pwned=4';
 const BOLD = '"><b>bold</b>';
 const ENDPOINT_TITLE =
   'Hostile <img src=x onerror="window.__pwned=5"> catalogue';
-
-/** Unfold a section of the sidebar (a click on a folded title; an open one stays open). */
-async function openSection(panel: any, name: string): Promise<void> {
-  const title = panel.getByRole('heading', { name: `${name} Section` });
-  if ((await title.getAttribute('aria-expanded')) !== 'true') {
-    await title.click();
-  }
-  await expect(title).toHaveAttribute('aria-expanded', 'true');
-}
-
-/** Fold a section of the sidebar. */
-async function foldSection(panel: any, name: string): Promise<void> {
-  const title = panel.getByRole('heading', { name: `${name} Section` });
-  if ((await title.getAttribute('aria-expanded')) === 'true') {
-    await title.click();
-  }
-  await expect(title).toHaveAttribute('aria-expanded', 'false');
-}
-
-/** The answer of a request whose URL path ends with `suffix`. */
-function answer(page: any, suffix: string, method: string): Promise<any> {
-  return page.waitForResponse(
-    (r: any) =>
-      new URL(r.url()).pathname.endsWith(suffix) &&
-      r.request().method() === method
-  );
-}
 
 /** Runs in the page: every trace of a payload that ran or became markup. */
 function traces(): { found: string[]; pwned: unknown } {

@@ -1,16 +1,5 @@
 import { expect, test } from '@jupyterlab/galata';
-
-const SIDEBAR = 'jp-EOJLab-sidebar';
-const SHOTS = 'screenshots';
-
-/** Unfold a section of the sidebar (a click on a folded title; an open one stays open). */
-async function openSection(panel: any, name: string): Promise<void> {
-  const title = panel.getByRole('heading', { name: `${name} Section` });
-  if ((await title.getAttribute('aria-expanded')) !== 'true') {
-    await title.click();
-  }
-  await expect(title).toHaveAttribute('aria-expanded', 'true');
-}
+import { SIDEBAR, SHOTS, openSection } from './helpers';
 
 /** Click Execute and return the id of the job the server created. */
 async function execute(page: any, form: any): Promise<string> {

@@ -1,7 +1,5 @@
 import { expect, test } from '@jupyterlab/galata';
-
-const SIDEBAR = 'jp-EOJLab-sidebar';
-const SHOTS = 'screenshots';
+import { SIDEBAR, SHOTS } from './helpers';
 
 /** Runs in the page: the OpenLayers map of the Search section (through the app's shell). */
 function searchMap(): any {

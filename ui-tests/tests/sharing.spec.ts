@@ -1,34 +1,5 @@
 import { expect, test } from '@jupyterlab/galata';
-
-const SIDEBAR = 'jp-EOJLab-sidebar';
-const SHOTS = 'screenshots';
-
-/** Unfold a section of the sidebar (a click on a folded title; an open one stays open). */
-async function openSection(panel: any, name: string): Promise<void> {
-  const title = panel.getByRole('heading', { name: `${name} Section` });
-  if ((await title.getAttribute('aria-expanded')) !== 'true') {
-    await title.click();
-  }
-  await expect(title).toHaveAttribute('aria-expanded', 'true');
-}
-
-/** Fold a section of the sidebar. */
-async function foldSection(panel: any, name: string): Promise<void> {
-  const title = panel.getByRole('heading', { name: `${name} Section` });
-  if ((await title.getAttribute('aria-expanded')) === 'true') {
-    await title.click();
-  }
-  await expect(title).toHaveAttribute('aria-expanded', 'false');
-}
-
-/** The answer of a request whose URL path ends with `suffix`. */
-function answer(page: any, suffix: string, method: string): Promise<any> {
-  return page.waitForResponse(
-    (r: any) =>
-      new URL(r.url()).pathname.endsWith(suffix) &&
-      r.request().method() === method
-  );
-}
+import { SIDEBAR, SHOTS, openSection, foldSection, answer } from './helpers';
 
 test.use({ viewport: { width: 1400, height: 1000 } });
 
