@@ -25,7 +25,9 @@ def run_setup(clone: Path) -> float:
         p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p
     )
     started = time.monotonic()
-    result = subprocess.run(["make", "install", "build"], cwd=clone, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        ["make", "install", "build"], cwd=clone, env=env, capture_output=True, text=True
+    )
     elapsed = time.monotonic() - started
     if result.returncode != 0:
         print(result.stdout[-4000:], result.stderr[-2000:])

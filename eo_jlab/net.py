@@ -133,6 +133,10 @@ class HostNotAllowed(Forbidden):
     """The URL's host is neither a configured endpoint nor in ``allowed_hosts``."""
 
 
+class UnusableURL(BadRequest):
+    """Not a URL eo-jlab can fetch: unparsable, not http(s), no host."""
+
+
 @dataclass
 class UpstreamResponse:
     """A fully read (and size-capped) upstream answer."""
@@ -301,7 +305,7 @@ class HttpClient:
         try:
             target = httpx.URL(url, params=params) if params else httpx.URL(url)
         except (httpx.InvalidURL, TypeError, ValueError):
-            raise BadRequest(f"Not a valid URL: {url[:200]!r}.") from None
+            raise UnusableURL(f"Not a valid URL: {url[:200]!r}.") from None
         history: list[str] = []
         first_origin = _origin(target)
         for _hop in range(MAX_REDIRECTS + 1):
@@ -358,10 +362,10 @@ class HttpClient:
     async def _check(self, url: httpx.URL) -> str:
         """Refuse what the policy refuses; return the checked IP address to connect to."""
         if url.scheme not in _DEFAULT_PORTS:
-            raise BadRequest(f"Only http and https URLs can be fetched, not {url.scheme!r}.")
+            raise UnusableURL(f"Only http and https URLs can be fetched, not {url.scheme!r}.")
         host = url.host
         if not host:
-            raise BadRequest("The URL has no host.")
+            raise UnusableURL("The URL has no host.")
         if refused_address(host):
             raise AddressRefused(
                 f"eo-jlab never fetches from {host}: "

@@ -572,7 +572,10 @@ async def test_ogcapi_links_to_forbidden_targets_are_refused(
     for job in await final_jobs(call, jobs):
         assert job["status"] == "failed", job
         message = job["message"]
-        assert message.startswith("The service stopped answering:") and message.endswith("."), job
+        assert message.startswith(
+            ("The service stopped answering:", "eo-jlab cannot follow this job:")
+        ), job
+        assert message.endswith("."), job
         assert any(w in message for w in ("may not fetch", "never fetches", "Not a valid URL",
                                           "Only http")), message  # fmt: skip
     await assert_no_leak(call, jp_data_dir, log_text, secret)
@@ -611,6 +614,7 @@ async def test_wps_status_locations_to_forbidden_targets_fail_the_job(
     call, hostile, secret, fake_dns, monitor, jp_data_dir, log_text
 ):
     jobs: list[str] = []
+    refused_by_policy: dict[str, bool] = {}
     for i, target in enumerate(forbidden_targets(secret).values()):
         accepted = "<wps:ProcessAccepted>Queued</wps:ProcessAccepted>"
         started = '<wps:ProcessStarted percentCompleted="10">Counting</wps:ProcessStarted>'
@@ -635,10 +639,19 @@ async def test_wps_status_locations_to_forbidden_targets_fail_the_job(
             )  # fmt: skip
             assert status == 201, text
             jobs.append(job["id"])
+            # A status link the policy refuses fails the job at the first poll, with no
+            # retry (the monitor's give-up time is not what ends it).
+            refused_by_policy[job["id"]] = location == target
     for job in await final_jobs(call, jobs):
         assert job["status"] == "failed", job
         message = job["message"]
-        assert message.startswith("The service stopped answering:") and message.endswith("."), job
+        if refused_by_policy[job["id"]]:
+            assert message.startswith("eo-jlab cannot follow this job:"), job
+        else:
+            assert message.startswith(
+                ("The service stopped answering:", "eo-jlab cannot follow this job:")
+            ), job
+        assert message.endswith("."), job
         words = ("may not fetch", "never fetches", "Not a valid URL", "Only http", "refuses",
                  "Invalid URL in location")  # fmt: skip
         assert any(w in message for w in words), message

@@ -12,7 +12,7 @@ import pytest_asyncio
 from eo_jlab.models import ProcessingEndpoint
 from eo_jlab.net import HostPolicy, HttpClient
 from eo_jlab.processing.base import Exchange, ExecutionRequest, ProcessingService, RemoteJob
-from eo_jlab.processing.jobs import JobStore
+from eo_jlab.processing.jobs import Job, JobStore
 from eo_jlab.processing.monitor import JobMonitor
 from eo_jlab.processing.ogcapi import OgcApiService
 
@@ -278,3 +278,156 @@ async def test_one_scheduler_for_many_jobs(tmp_path):
         assert sorted(j.id for j in ends) == sorted(j.id for j in jobs[1:])
     finally:
         store.close()
+
+
+# --- the poll policy, counted on a virtual clock ------------------------------------------
+
+
+class _VirtualClock(asyncio.SelectorEventLoop):
+    """An event loop whose clock jumps to the next timer whenever nothing is ready: minutes
+    of monitoring pass in a moment, and the polls are counted against that clock, which
+    nothing else moves (no executor threads below, so it never runs ahead of real work)."""
+
+    def __init__(self):
+        super().__init__()
+        self._virtual = 0.0
+
+    def time(self):
+        return self._virtual
+
+    def _run_once(self):
+        if not self._ready and self._scheduled:
+            self._virtual = max(self._virtual, self._scheduled[0].when())
+        super()._run_once()
+
+
+def _on_virtual_clock(scenario):
+    loop = _VirtualClock()
+    try:
+        return loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+
+
+class _MemoryStore:
+    """The store calls the monitor makes, in memory."""
+
+    def __init__(self):
+        self.jobs: dict[str, Job] = {}
+
+    def add(self, job_id: str) -> Job:
+        self.jobs[job_id] = Job(id=job_id, service="clocked", process="p", status="accepted",
+                                created="2026-01-01T00:00:00Z", updated="2026-01-01T00:00:00Z",
+                                remote={"job_id": job_id})  # fmt: skip
+        return self.jobs[job_id]
+
+    async def update_many(self, items):
+        written = []
+        for job_id, remote, _exchange in items:
+            job = self.jobs[job_id]
+            if not job.final:
+                job = self.jobs[job_id] = job.model_copy(update=remote.model_dump(
+                    include={"status", "progress", "message", "error"}))  # fmt: skip
+            written.append(job)
+        return written
+
+    async def mark(self, job_id, status, message):
+        self.jobs[job_id] = self.jobs[job_id].model_copy(update={"status": status})
+        return self.jobs[job_id]
+
+
+class Clocked(ProcessingService):
+    """Jobs whose state is a function of the (virtual) clock: accepted until ``starts``,
+    running at progress 0 until ``ends`` (never, if None), then successful. Keeps the time
+    of every status request per job."""
+
+    def __init__(self, starts: float, ends: float | None):
+        super().__init__(
+            ProcessingEndpoint(id="clocked", protocol="ogcapi", url="http://clocked.invalid/")
+        )
+        self.starts, self.ends = starts, ends
+        self.polls: dict[str, list[float]] = {}
+
+    async def processes(self):
+        return []
+
+    async def describe(self, process_id):
+        raise NotImplementedError
+
+    async def submit(self, process_id, request, exchange):
+        raise NotImplementedError
+
+    async def status(self, job, exchange):
+        now = asyncio.get_running_loop().time()
+        self.polls.setdefault(job.job_id, []).append(now)
+        if self.ends is not None and now >= self.ends:
+            return job.model_copy(update={"status": "successful", "progress": 100})
+        if now >= self.starts:
+            return job.model_copy(update={"status": "running", "progress": 0})
+        return job.model_copy(update={"status": "accepted", "progress": None})
+
+
+async def _follow(count: int, service: Clocked, until: float, **settings) -> JobMonitor:
+    store = _MemoryStore()
+    monitor = JobMonitor(store, lambda sid: service, lambda job: None, **settings)
+    for n in range(count):
+        monitor.watch(store.add(str(n)))
+    loop = asyncio.get_running_loop()
+    try:
+        while monitor.watched and loop.time() < until:
+            await asyncio.sleep(0.5)
+        return monitor
+    finally:
+        await monitor.stop()
+
+
+def test_spare_budget_shortens_the_intervals_and_a_new_state_is_polled_soon():
+    """100 jobs with the default budget (80 polls/s, half of it to fill): a queued job no
+    longer backs off to ``max_interval`` (15 s) but is polled at least every 2.5 s (100 jobs
+    / 40 polls/s); the poll that sees a job start running is followed by one within
+    ``min_interval`` (plus a scheduler round); the end is seen within the ceiling; the
+    budget still caps the polls."""
+    service = Clocked(starts=40.0, ends=100.0)
+    monitor = _on_virtual_clock(lambda: _follow(100, service, until=200.0))
+    assert len(service.polls) == 100
+    round_ = 0.5
+    for times in service.polls.values():
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        queued = [g for a, g in zip(times, gaps, strict=False) if 5.0 < a < 40.0]
+        assert queued and max(queued) <= 2.5 + round_, queued  # was up to 15 s
+        seen_running = next(i for i, t in enumerate(times) if t >= 40.0)
+        assert times[seen_running + 1] - times[seen_running] <= 1.0 + round_
+        assert times[-1] <= 100.0 + 2.5 + round_  # the end seen within the ceiling
+    every = sorted(t for times in service.polls.values() for t in times)
+    for start in range(0, 100, 10):  # the budget holds over each 10 s (plus one burst)
+        assert sum(start <= t < start + 10 for t in every) <= 80 * 10 + 40
+    assert monitor.ceiling() == 2.0  # no job left: the floor, 2 × min_interval
+
+
+def test_the_budget_caps_the_polls_of_many_jobs():
+    """1000 quiet jobs: the ceiling is ``max_interval`` (no spare budget to fill), the
+    polls stay within 80 a second, and every job is still polled in turn."""
+    service = Clocked(starts=0.0, ends=None)
+    captured = {}
+    store_size = 1000
+
+    async def watch_and_measure():
+        store = _MemoryStore()
+        monitor = JobMonitor(store, lambda sid: service, lambda job: None)
+        for n in range(store_size):
+            monitor.watch(store.add(str(n)))
+        captured["ceiling"] = monitor.ceiling()
+        loop = asyncio.get_running_loop()
+        try:
+            while loop.time() < 60.0:
+                await asyncio.sleep(0.5)
+        finally:
+            await monitor.stop()
+
+    _on_virtual_clock(watch_and_measure)
+    assert captured["ceiling"] == 15.0
+    window = [t for times in service.polls.values() for t in times if 10.0 <= t < 60.0]
+    assert len(window) <= 80 * 50 + 40
+    assert len(window) >= 80 * 50 * 0.9  # the budget is used, not wasted
+    for times in service.polls.values():
+        assert sum(10.0 <= t < 60.0 for t in times) >= 3  # about every 12.5 s each

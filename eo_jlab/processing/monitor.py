@@ -2,12 +2,12 @@
 
 * one scheduler for every job: a heap of (due time, job), served earliest first in rounds
   (``TICK``), at most ``polls_per_second`` status requests a second on average and
-  ``concurrency`` at a time. With few jobs each is polled on its own interval; with many, the
-  budget spreads the polls (a thousand jobs at 80 polls/s are each polled about every
-  12.5 s), so the server's CPU stays bounded whatever the number of jobs, and every job is
-  still polled in turn (earliest due first). Polls go out in bursts, one round every
-  ``TICK``: the process wakes up once per round rather than once per poll, which halves
-  the CPU of a poll;
+  ``concurrency`` at a time. With few jobs each is polled on its own interval (capped while
+  the budget has room, below); with many, the budget spreads the polls (a thousand jobs at
+  80 polls/s are each polled about every 12.5 s), so the server's CPU stays bounded
+  whatever the number of jobs, and every job is still polled in turn (earliest due first).
+  Polls go out in bursts, one round every ``TICK``: the process wakes up once per round
+  rather than once per poll, which halves the CPU of a poll;
 * a poll costs one status request and at most one store write (the monitor keeps the job it
   last wrote: nothing else changes an unfinished job but ``Jobs.dismiss``, which stops its
   polling first, and the store never moves a final job back). The writes of polls that end
@@ -20,6 +20,14 @@
   after a change of state, ``min_interval``; ×1.5 while nothing changes, up to
   ``max_interval``. A job reporting progress every 6 s is polled every 3 s, not reset to
   1 s on each tick; a queued job backs off;
+* spare budget shortens the long intervals: while the jobs are few, no job waits longer
+  than ``ceiling = jobs / (fill_budget × polls_per_second)`` seconds between polls (at
+  least ``2 × min_interval``, at most ``max_interval``). With the defaults, 100 jobs are
+  each polled at least every 2.5 s (about 35-45 polls/s, within the budget of 80) instead of
+  backing off to 15 s, 20 jobs every 2 s; from 600 jobs on the ceiling is ``max_interval``
+  and the per-job intervals (then the budget) alone decide. The ceiling is O(1) to compute
+  (the number of jobs followed) and applies when a poll is scheduled, not to a job whose
+  service fails (that backoff stands);
 * on start, every unfinished job of the store is watched again (jobs survive restarts);
 * each change is persisted first, then announced through ``announce`` (the server wires it
   to jupyter-server's event bus), so a browser that reloads sees the same list;
@@ -38,6 +46,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ..errors import EOJLabError, NotFound
+from ..net import AddressRefused, HostNotAllowed, UnusableURL
 from .base import FINAL_STATUSES, Exchange, ProcessingService, RemoteJob
 from .jobs import Job, JobStore
 
@@ -74,6 +83,7 @@ class JobMonitor:
         min_interval: float = 1.0,
         max_interval: float = 15.0,
         polls_per_second: float = 80.0,
+        fill_budget: float = 0.5,
         give_up_after: float = 3600.0,
     ):
         self.store = store
@@ -82,6 +92,7 @@ class JobMonitor:
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.polls_per_second = polls_per_second
+        self.fill_budget = fill_budget
         self.give_up_after = give_up_after
         self._slots = asyncio.Semaphore(concurrency)
         self._watches: dict[str, _Watch] = {}
@@ -129,6 +140,22 @@ class JobMonitor:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- scheduling --------------------------------------------------------------------
+
+    def ceiling(self) -> float:
+        """The longest a job waits between polls now: with few jobs, short enough that the
+        quiet ones together use ``fill_budget`` of the budget; ``max_interval`` with many."""
+        share = self.fill_budget * self.polls_per_second
+        if share <= 0:
+            return self.max_interval
+        ceiling = max(len(self._watches) / share, 2 * self.min_interval)
+        return min(ceiling, self.max_interval)
+
+    def next_interval(self, watch: _Watch) -> float:
+        """Seconds until the job's next poll: its own interval, capped by ``ceiling`` (not
+        while its service fails: that backoff stands)."""
+        if watch.failing_since is not None:
+            return watch.interval
+        return min(watch.interval, self.ceiling())
 
     def _schedule(self, watch: _Watch, due: float) -> None:
         watch.key = next(self._keys)
@@ -202,7 +229,7 @@ class JobMonitor:
         if self._watches.get(watch.job.id) is not watch:
             return  # forgotten meanwhile
         if again:
-            self._schedule(watch, asyncio.get_running_loop().time() + watch.interval)
+            self._schedule(watch, asyncio.get_running_loop().time() + self.next_interval(watch))
         else:
             self._watches.pop(watch.job.id, None)
 
@@ -221,6 +248,14 @@ class JobMonitor:
             watch.failing_since = None
         except NotFound as exc:
             await self._finish_failed(job, exc.message)
+            return False
+        except (AddressRefused, HostNotAllowed, UnusableURL) as exc:
+            # The service's status link points where eo-jlab never fetches (a metadata
+            # address, a host not allowed, not an http(s) URL): asking again cannot help,
+            # and an hour of "running" would hide it. Said at once, with the operator's
+            # remedy. (Missing credentials, also a 403, keep the retry: an operator may
+            # fix them and restart.)
+            await self._finish_failed(job, f"eo-jlab cannot follow this job: {exc.message}")
             return False
         except EOJLabError as exc:
             watch.failing_since = watch.failing_since or time.monotonic()
