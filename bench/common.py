@@ -34,9 +34,16 @@ def percentile(values: list[float], q: float) -> float:
 
 class JupyterServer:
     """A real `jupyter server` with eo_jlab in its own process group and a fresh data
-    directory (so a fresh job store) under ``home``; ``eo_config`` is ``c.EOJLab``."""
+    directory (so a fresh job store) under ``home``; ``eo_config`` is ``c.EOJLab``; ``cpus``
+    pins it to those processors (a bench keeps its load generators off them)."""
 
-    def __init__(self, home: Path, eo_config: dict[str, Any], timeout: float = 60):
+    def __init__(
+        self,
+        home: Path,
+        eo_config: dict[str, Any],
+        timeout: float = 60,
+        cpus: set[int] | None = None,
+    ):
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
         port = free_port()
@@ -59,6 +66,8 @@ class JupyterServer:
                  f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
                  f"--IdentityProvider.token={self.token}"],
                 env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+                # Pinned before it starts any thread, so every thread of it stays there.
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
             )  # fmt: skip
         self.headers = {"Authorization": f"token {self.token}"}
         deadline = time.monotonic() + timeout
@@ -97,3 +106,13 @@ class JupyterServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+
+
+def split_cpus() -> tuple[set[int], set[int]] | None:
+    """(the server's processors, everyone else's) on a machine with at least two, so that
+    load generators and fake upstreams do not take the measured server's CPU; None on one."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None
+    half = len(available) // 2
+    return set(available[:half]), set(available[half:])

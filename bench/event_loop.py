@@ -44,7 +44,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import JupyterServer, percentile  # noqa: E402
+from bench.common import JupyterServer, percentile, split_cpus  # noqa: E402
 from bench.jobs import (  # noqa: E402  (the processes service, reused)
     PROCESS,
     SERVICE,
@@ -420,6 +420,9 @@ def main() -> int:
         print(json.dumps(asyncio.run(search_load(args.searcher, args.searches))))
         return 0
 
+    cpus = split_cpus()
+    if cpus:  # the load generators, the fake upstreams and the sampler stay off the server's
+        os.sched_setaffinity(0, cpus[1])
     stac, stac_url = spawn([__file__, "--stac", f"--delay={args.delay[0]},{args.delay[1]}"])
     jobs_service = Upstream(args.job_life, seed=1, status_delay=status_delay)
     tmp = tempfile.TemporaryDirectory()
@@ -430,7 +433,7 @@ def main() -> int:
     }
     started, load = time.monotonic(), os.getloadavg()[0]
     try:
-        server = JupyterServer(Path(tmp.name), eo_config)
+        server = JupyterServer(Path(tmp.name), eo_config, cpus=cpus[0] if cpus else None)
         try:
             figures = asyncio.run(measure(server, jobs_service, stac_url, args))
         finally:
@@ -457,7 +460,9 @@ def main() -> int:
           f"(status answers held back {status_delay[0]:g}-{status_delay[1]:g} s): "
           f"{figures['polls']:.1f} polls/s while busy, {figures['unfinished']} still unfinished "
           f"at the end; server CPU while busy {figures['cpu'] * 100:.0f} % of a core")  # fmt: skip
-    print(f"status samples {args.spacing * 1000:g} ms apart; busy phase {figures['busy_s']:.0f} s")
+    print(f"status samples {args.spacing * 1000:g} ms apart; busy phase {figures['busy_s']:.0f} s"
+          + (f"; server pinned to CPU {sorted(cpus[0])}, everything else to {sorted(cpus[1])}"
+             if cpus else "; one CPU: server and load share it"))  # fmt: skip
     print(f"{'':6}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     for name, values in (("idle", idle), ("busy", busy)):
         print(f"{name:6}{len(values):>6}{percentile(values, 50):>10.2f}"

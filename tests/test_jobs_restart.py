@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -103,5 +104,23 @@ def test_jobs_survive_a_server_restart(tmp_path, pygeoapi_url):  # noqa: F811
         assert [jobs[i]["status"] for i in ids] == ["successful"] * 3, server.log()
         assert [jobs[i]["results"][0]["value"] for i in ids] == [8, 10, 12]
         assert "following" in server.log() and "unfinished job" in server.log()
+    finally:
+        server.stop()
+
+
+def test_the_start_up_heap_is_frozen_once_the_server_runs(tmp_path, pygeoapi_url):  # noqa: F811
+    """The garbage collector stops walking the start-up heap a few seconds after the start
+    (app.FREEZE_AFTER), so its full passes stay short while searches churn (bench/
+    event_loop.py measures the effect)."""
+    server = JupyterServer(tmp_path, pygeoapi_url)
+    server.start()
+    try:
+        deadline = time.monotonic() + 30
+        while "start-up heap frozen" not in server.log():
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.3)
+        frozen = int(re.search(r"heap frozen for the garbage collector \((\d+) objects\)",
+                               server.log()).group(1))  # fmt: skip
+        assert frozen > 10_000  # jupyter-server, tornado, eo_jlab and the other extensions
     finally:
         server.stop()
