@@ -466,6 +466,60 @@ async def test_dismiss_stops_the_job_process(call, sandbox_service):
     assert "/eo-jlab-sandbox/dismiss/" in exchange["exchange"][-1]["url"]
 
 
+async def test_dismiss_stops_a_job_that_waited_in_the_queue(call, sandbox_service):
+    """PyWPS runs 4 jobs at once; a fifth waits and is then started by the process of a job
+    that ended, not by the sandbox server itself: dismiss must stop it all the same."""
+    short = []
+    for _ in range(4):
+        status, job, _ = await _execute(
+            call, "slow_progress", {"seconds": 2, "steps": 2}, mode="async"
+        )
+        assert status == 201
+        short.append(job["id"])
+    status, queued, _ = await _execute(
+        call, "slow_progress", {"seconds": 60, "steps": 60}, mode="async"
+    )
+    assert status == 201
+    for job_id in short:
+        assert (await _until_final(call, job_id, timeout=40))["status"] == "successful"
+    deadline = time.monotonic() + 20
+    while True:
+        status, current, _ = await call("jobs", queued["id"])
+        if current["status"] == "running":
+            break
+        assert time.monotonic() < deadline, current
+        await asyncio.sleep(0.1)
+    status, dismissed, _ = await call("jobs", queued["id"], method="DELETE")
+    assert status == 200 and dismissed["status"] == "dismissed"
+    assert dismissed["message"] == "Dismissed; the service was asked to stop it."
+    pid = sandbox_service().pid
+    deadline = time.monotonic() + 10
+    while [p for p, state in _pids_in_group(pid) if state != "Z"] != [pid]:
+        assert time.monotonic() < deadline, _pids_in_group(pid)  # the job's process goes
+        await asyncio.sleep(0.1)
+
+
+async def test_a_queued_job_starts_when_the_jobs_ahead_are_dismissed(call, sandbox_service):
+    """PyWPS starts a queued job from the process of a job that ends normally; dismissed
+    (stopped) jobs never get there. The sandbox's queue check starts it instead (before it,
+    the job stayed accepted for ever: tests/test_load.py)."""
+    long = []
+    for _ in range(4):  # every parallel slot taken
+        status, job, _ = await _execute(
+            call, "slow_progress", {"seconds": 60, "steps": 60}, mode="async"
+        )
+        assert status == 201
+        long.append(job["id"])
+    status, queued, _ = await _execute(
+        call, "slow_progress", {"seconds": 1, "steps": 1}, mode="async"
+    )
+    assert status == 201
+    for job_id in long:
+        status, dismissed, _ = await call("jobs", job_id, method="DELETE")
+        assert status == 200 and dismissed["status"] == "dismissed", dismissed
+    assert (await _until_final(call, queued["id"], timeout=40))["status"] == "successful"
+
+
 async def test_finished_results_stay_readable_after_a_restart(call, sandbox_service):
     status, job, _ = await _execute(call, "ndvi", {"bbox": {"bbox": [1.4, 43.6, 1.45, 43.65]}})
     assert job["status"] == "successful"

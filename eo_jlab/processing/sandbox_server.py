@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import importlib.util
 import json
 import logging
@@ -316,21 +317,27 @@ def dismiss(job_id: str, outputs: Path) -> bool:
     from pywps import dblog
     from pywps.response.status import WPS_STATUS
 
-    session = dblog.get_session()
-    try:
-        row = session.query(dblog.ProcessInstance).filter_by(uuid=job_id).first()
-        pid = row.pid if row is not None else None
-    finally:
-        session.close()
+    with _DB_LOCK:
+        session = dblog.get_session()
+        try:
+            row = session.query(dblog.ProcessInstance).filter_by(uuid=job_id).first()
+            pid = row.pid if row is not None else None
+        finally:
+            session.close()
     children = {c.pid: c for c in multiprocessing.active_children()}
     child = children.get(pid)
-    if child is None:
+    if child is not None:
+        child.terminate()
+        child.join(3.0)
+        if child.is_alive():
+            child.kill()
+            child.join(1.0)
+    elif pid and _below_this_server(pid):
+        # A job that waited in PyWPS's queue is started by the process of the job that ended
+        # before it: a grandchild (or further) of this server, reaped by that process.
+        _stop(pid)
+    else:
         return False
-    child.terminate()
-    child.join(3.0)
-    if child.is_alive():
-        child.kill()
-        child.join(1.0)
     path = outputs / f"{job_id}.xml"
     try:
         from lxml import etree
@@ -342,6 +349,43 @@ def dismiss(job_id: str, outputs: Path) -> bool:
     dblog.store_status(job_id, WPS_STATUS.FAILED, DISMISSED, 100)
     log.info("sandbox: job %s dismissed (process %s stopped)", job_id, pid)
     return True
+
+
+def _below_this_server(pid: int) -> bool:
+    """Whether ``pid`` is a descendant of this process (Linux /proc; False elsewhere)."""
+    me = os.getpid()
+    for _ in range(64):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except (OSError, ValueError):
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        if pid == me:
+            return True
+        if pid <= 1:
+            return False
+    return False
+
+
+def _stop(pid: int) -> None:
+    """SIGTERM, then SIGKILL after 3 s, to a process that is not our child (its parent reaps it)."""
+
+    def gone() -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if gone():
+                return
+            time.sleep(0.05)
 
 
 # -- housekeeping threads ----------------------------------------------------------------------
@@ -430,6 +474,102 @@ def _quiet_sql_echo(database: str) -> None:
         dblog._SESSION_MAKER_DATABASE = database
     except Exception as exc:  # the log only gets noisier
         log.debug("sandbox: PyWPS SQL echo left on (%s)", exc)
+
+
+# PyWPS's sqlite log database is used by every request thread, and async jobs are forked from
+# one of them. A fork while another thread is inside an sqlite transaction copies SQLite's
+# per-process lock bookkeeping ("this process holds the file locked") into the job process,
+# where nothing will ever release it: the job's first query waits 5 s, fails with "database
+# is locked", the job process dies before its handler runs, and the job stays *accepted* for
+# ever, holding one of PyWPS's parallel slots (seen with 20 clients submitting jobs at once,
+# tests/test_load.py). So PyWPS's database functions and fork() exclude each other.
+_DB_LOCK = threading.RLock()
+_DB_FUNCTIONS = (
+    "log_request",
+    "get_process_counts",
+    "store_status",
+    "update_pid",
+    "cleanup_crashed_process",
+    "store_process",
+)
+
+
+def _serialised(function: Any) -> Any:
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with _DB_LOCK:
+            return function(*args, **kwargs)
+
+    return call
+
+
+def _fork_safe_database() -> None:
+    """Wrap PyWPS 4.8's database functions (internals, pinned by the ``sandbox`` extra) in
+    ``_DB_LOCK`` and hold that lock across every fork of this process."""
+    try:
+        import pywps.app.Service as service_module
+        import pywps.response.basic as response_module
+        from pywps import dblog
+    except ImportError:
+        return
+    for name in _DB_FUNCTIONS:
+        setattr(dblog, name, _serialised(getattr(dblog, name)))
+    pop = dblog.pop_first_stored
+
+    def pop_first_stored() -> Any:
+        with _DB_LOCK:
+            request = pop()
+            if request is not None:  # its attributes are loaded (a query) before any fork
+                _ = (request.uuid, request.request)
+            return request
+
+    dblog.pop_first_stored = pop_first_stored
+    service_module.log_request = dblog.log_request
+    service_module.store_status = dblog.store_status
+    response_module.store_status = dblog.store_status
+
+    def reset_in_child() -> None:
+        global _DB_LOCK
+        _DB_LOCK = threading.RLock()
+
+    os.register_at_fork(
+        before=lambda: _DB_LOCK.acquire(),
+        after_in_parent=lambda: _DB_LOCK.release(),
+        after_in_child=reset_in_child,
+    )
+
+
+def _watch_queue(service: Any, every: float = 2.0) -> None:
+    """Start queued jobs nobody else will start.
+
+    PyWPS runs at most ``parallelprocesses`` async jobs; the others wait in its queue and
+    each is started by the process of a job that ends (in its ``finally``). A job process that
+    never gets there (dismissed: stopped by ``dismiss``; killed; crashed) leaves the queue
+    stuck until another job happens to end: seen under load as a job ``accepted`` for ever
+    (tests/test_load.py). Every ``every`` seconds this thread marks jobs whose process is
+    gone as failed (PyWPS's own check) and, while there is room, starts the next queued job.
+    """
+    from pywps import configuration, dblog
+
+    limit = int(configuration.get_config_value("server", "parallelprocesses"))
+
+    def run() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                multiprocessing.active_children()  # reaps ended job processes (no zombies)
+                with _DB_LOCK:
+                    dblog.cleanup_crashed_process()
+                    running, stored = dblog.get_process_counts()
+                if stored and (limit == -1 or running < limit) and service.processes:
+                    identifier = next(iter(service.processes))
+                    log.info("sandbox: starting a queued job (%d running, %d queued)",
+                             running, stored)  # fmt: skip
+                    service.prepare_process_for_execution(identifier).launch_next_process()
+            except Exception:  # the server goes on; the next round tries again
+                log.exception("sandbox: the queue check failed")
+
+    threading.Thread(target=run, name="sandbox-queue", daemon=True).start()
 
 
 # -- the server ----------------------------------------------------------------------------
@@ -530,9 +670,11 @@ def main(argv: list[str] | None = None) -> int:
 
     configuration.load_configuration([str(config)])
     _quiet_sql_echo(f"sqlite:///{database_file}")
+    _fork_safe_database()
 
     processes, errors = load_processes(folder)
     service = Service(processes, [str(config)])
+    _watch_queue(service)
     status["processes"] = [p.identifier for p in processes]
     status["errors"] = errors
 
