@@ -312,12 +312,35 @@ def _write_failed(path: Path, root: Any, message: str) -> None:
     os.replace(tmp, path)
 
 
+def _stop_child(child: Any) -> None:
+    """SIGTERM a job process of this server, SIGKILL after 3 s, and reap it."""
+    child.terminate()
+    child.join(3.0)
+    if child.is_alive():
+        child.kill()
+        child.join(1.0)
+
+
+def _end_failed(outputs: Path, job_id: str, message: str) -> None:
+    """Record a job as failed with ``message``: its status document and PyWPS's database."""
+    from lxml import etree
+    from pywps import dblog
+    from pywps.response.status import WPS_STATUS
+
+    path = outputs / f"{job_id}.xml"
+    try:
+        root = etree.fromstring(path.read_bytes(), etree.XMLParser(resolve_entities=False))
+    except Exception:
+        root = None
+    _write_failed(path, root, message)
+    dblog.store_status(job_id, WPS_STATUS.FAILED, message, 100)
+
+
 def dismiss(job_id: str, outputs: Path) -> bool:
     """Stop the running job ``job_id`` (a job process of this server only); True if stopped."""
     if not re.fullmatch(r"[0-9A-Za-z-]{1,64}", job_id):
         return False
     from pywps import dblog
-    from pywps.response.status import WPS_STATUS
 
     with _DB_LOCK:
         session = dblog.get_session()
@@ -329,26 +352,14 @@ def dismiss(job_id: str, outputs: Path) -> bool:
     children = {c.pid: c for c in multiprocessing.active_children()}
     child = children.get(pid)
     if child is not None:
-        child.terminate()
-        child.join(3.0)
-        if child.is_alive():
-            child.kill()
-            child.join(1.0)
+        _stop_child(child)
     elif pid and _below_this_server(pid):
         # A job that waited in PyWPS's queue is started by the process of the job that ended
         # before it: a grandchild (or further) of this server, reaped by that process.
         _stop(pid)
     else:
         return False
-    path = outputs / f"{job_id}.xml"
-    try:
-        from lxml import etree
-
-        root = etree.fromstring(path.read_bytes(), etree.XMLParser(resolve_entities=False))
-    except Exception:
-        root = None
-    _write_failed(path, root, DISMISSED)
-    dblog.store_status(job_id, WPS_STATUS.FAILED, DISMISSED, 100)
+    _end_failed(outputs, job_id, DISMISSED)
     log.info("sandbox: job %s dismissed (process %s stopped)", job_id, pid)
     return True
 
@@ -600,20 +611,8 @@ def _watch_queue(service: Any, outputs: Path, every: float = 2.0) -> None:
         ]
 
     def end_hung(child: Any, uuid: str) -> None:
-        child.terminate()
-        child.join(3.0)
-        if child.is_alive():
-            child.kill()
-            child.join(1.0)
-        path = outputs / f"{uuid}.xml"
-        try:
-            from lxml import etree
-
-            root = etree.fromstring(path.read_bytes(), etree.XMLParser(resolve_entities=False))
-        except Exception:
-            root = None
-        _write_failed(path, root, HUNG_AT_START)
-        dblog.store_status(uuid, WPS_STATUS.FAILED, HUNG_AT_START, 100)
+        _stop_child(child)
+        _end_failed(outputs, uuid, HUNG_AT_START)
         log.warning("sandbox: job %s hung at start (process %s): stopped, failed", uuid, child.pid)
 
     def run() -> None:
