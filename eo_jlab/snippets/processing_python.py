@@ -60,6 +60,23 @@ if not execution.isSucceeded():
     raise RuntimeError(f"The process failed: {reasons}")
 
 JSON_TYPES = ("application/json", "application/geo+json", "application/vnd.geo+json")
+# CRS spellings whose corners come latitude first (OWSLib swaps the corners of more codes).
+LAT_FIRST = ("urn:ogc:def:crs:epsg::4326", "urn:ogc:def:crs:epsg:6.6:4326",
+             "urn:x-ogc:def:crs:epsg:4326", "http://www.opengis.net/def/crs/epsg/0/4326",
+             "http://www.opengis.net/gml/srs/epsg.xml#4326")
+
+
+def bbox_value(box):  # as eo-jlab gives a bounding box: [west, south, east, north], CRS
+    crs = box.crs.id if box.crs else "urn:ogc:def:crs:OGC:1.3:CRS84"
+    corners = (box.minx, box.miny, box.maxx, box.maxy)
+    if None in corners:
+        return {"bbox": None, "crs": crs}
+    x0, y0, x1, y1 = (float(v) for v in corners)
+    if (box.crs is not None and box.crs.axisorder == "yx") != (crs.strip().lower() in LAT_FIRST):
+        x0, y0, x1, y1 = y0, x0, y1, x1  # the corners in the order the service wrote them
+    return {"bbox": [x0, y0, x1, y1], "crs": crs}
+
+
 results = {}  # output id: link (by reference) or value
 for output in execution.processOutputs:
     if output.reference:
@@ -68,6 +85,8 @@ for output in execution.processOutputs:
     value = output.data[0] if output.data else None
     if isinstance(value, bytes):  # XML content
         value = value.decode("utf-8")
+    if output.dataType == "BoundingBoxData" and value is not None:
+        value = bbox_value(value)
     if output.dataType == "ComplexData" and (output.mimeType or JSON_TYPES[0]) in JSON_TYPES:
         try:
             value = json.loads(value)

@@ -26,6 +26,25 @@ WPS_HELPERS = r"""JSON_TYPES <- c("application/json", "application/geo+json",
                 "application/vnd.geo+json")
 xpath_first <- function(node, path) xml2::xml_find_first(node, path)
 found <- function(node) !inherits(node, "xml_missing")
+# CRS spellings whose corners come latitude first.
+LAT_FIRST <- c("urn:ogc:def:crs:epsg::4326", "urn:ogc:def:crs:epsg:6.6:4326",
+               "urn:x-ogc:def:crs:epsg:4326", "http://www.opengis.net/def/crs/epsg/0/4326",
+               "http://www.opengis.net/gml/srs/epsg.xml#4326")
+bbox_value <- function(box) {  # as eo-jlab gives a bounding box: [west, south, east, north], CRS
+  crs <- xml2::xml_attr(box, "crs")
+  if (is.na(crs)) crs <- "urn:ogc:def:crs:OGC:1.3:CRS84"
+  corner <- function(name) {
+    text <- xml2::xml_text(xpath_first(box, paste0("./*[local-name()='", name, "']")))
+    suppressWarnings(as.numeric(strsplit(trimws(text), "\\s+")[[1]]))
+  }
+  lower <- corner("LowerCorner")
+  upper <- corner("UpperCorner")
+  if (length(lower) < 2 || length(upper) < 2 || anyNA(c(lower[1:2], upper[1:2]))) {
+    return(list(bbox = NULL, crs = crs))
+  }
+  axes <- if (tolower(trimws(crs)) %in% LAT_FIRST) c(2, 1) else c(1, 2)
+  list(bbox = c(lower[axes], upper[axes]), crs = crs)
+}
 read_status <- function(url) {  # NULL when unreadable (a status document caught half written)
   response <- tryCatch(httr::GET(url, auth_for(url)), error = function(e) NULL)
   if (is.null(response) || httr::status_code(response) >= 400) return(NULL)
@@ -70,7 +89,9 @@ for (output in outputs) {
   }
   data <- xpath_first(output, "./*[local-name()='Data']/*")
   value <- NULL
-  if (found(data)) {
+  if (found(data) && xml2::xml_name(data) == "BoundingBoxData") {
+    value <- bbox_value(data)
+  } else if (found(data)) {
     children <- xml2::xml_children(data)
     value <- if (length(children) > 0) as.character(children[[1]]) else xml2::xml_text(data)
     type <- xml2::xml_attr(data, "mimeType")

@@ -27,6 +27,22 @@ xpath() {  # XPath 1.0 on the last document (elements by local name); empty when
   xmllint --nonet --xpath "$1" "$doc" 2>/dev/null || true
 }
 STATE="/*/*[local-name()='Status']/*"
+bbox_value() {  # the bounding box at XPath $1 as eo-jlab gives it: [west, south, east, north], CRS
+  jq -cn --arg crs "$(xpath "string($1/@crs)")" \
+    --arg lower "$(xpath "string($1/*[local-name()='LowerCorner'])")" \
+    --arg upper "$(xpath "string($1/*[local-name()='UpperCorner'])")" "$BBOX"
+}
+BBOX='def numbers: [splits("[[:space:]]+") | select(length > 0) | tonumber?];
+  # CRS spellings whose corners come latitude first
+  ["urn:ogc:def:crs:epsg::4326", "urn:ogc:def:crs:epsg:6.6:4326", "urn:x-ogc:def:crs:epsg:4326",
+   "http://www.opengis.net/def/crs/epsg/0/4326", "http://www.opengis.net/gml/srs/epsg.xml#4326"]
+  as $lat_first
+  | (if $crs == "" then "urn:ogc:def:crs:OGC:1.3:CRS84" else $crs end) as $crs
+  | ($lower | numbers) as $l | ($upper | numbers) as $u
+  | if ($l | length) < 2 or ($u | length) < 2 then {bbox: null, crs: $crs}
+    elif any($lat_first[]; . == ($crs | ascii_downcase | gsub("^[[:space:]]+|[[:space:]]+$"; "")))
+    then {bbox: [$l[1], $l[0], $u[1], $u[0]], crs: $crs}
+    else {bbox: [$l[0], $l[1], $u[0], $u[1]], crs: $crs} end'
 """
 
 # Follow "$doc" (an ExecuteResponse, unreadable when caught half written) at "$status_url" to
@@ -62,6 +78,9 @@ for ((i = 1; i <= ${count:-0}; i++)); do
   id=$(xpath "string($output/*[local-name()='Identifier'])")
   if [ "$(xpath "count($output/*[local-name()='Reference'])")" != 0 ]; then
     value=$(xpath "string($output/*[local-name()='Reference']/@*[local-name()='href'])")
+  elif [ "$(xpath "count($output/*[local-name()='Data']/*[local-name()='BoundingBoxData'])")" != 0 ]
+  then
+    value=$(bbox_value "$output/*[local-name()='Data']/*")
   elif [ "$(xpath "count($output/*[local-name()='Data']/*/*)")" != 0 ]; then
     value=$(xpath "$output/*[local-name()='Data']/*/*")  # XML content
   else

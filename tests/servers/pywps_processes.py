@@ -2,7 +2,8 @@
 
 * ``echo`` (sync only): a string literal with allowed values, an integer with an ``ows:Range``
   1..10, an optional float with a default, a repeatable string, a bbox and a GeoJSON complex
-  input; answers a JSON summary of what it received and the GeoJSON back.
+  input; answers a JSON summary of what it received, the GeoJSON back and the bbox back (a
+  ``BoundingBoxData`` output in the input's CRS).
 * ``buffer``: a GeoJSON polygon grown by ``distance`` (its bounding box, widened) as GeoJSON,
   by reference when asked.
 * ``slow`` (async-capable): reports progress five times over about 3 s.
@@ -18,6 +19,7 @@ import time
 
 from pywps import (
     BoundingBoxInput,
+    BoundingBoxOutput,
     ComplexInput,
     ComplexOutput,
     Format,
@@ -48,6 +50,8 @@ def _echo(request, response):
     }
     response.outputs["summary"].data = json.dumps(summary)
     response.outputs["geometry"].data = json.dumps(geometry)
+    response.outputs["area"].crs = area.crs
+    response.outputs["area"].data = area.data
     return response
 
 
@@ -140,6 +144,11 @@ def processes() -> list[Process]:
             outputs=[
                 LiteralOutput("summary", "Summary", data_type="string"),
                 ComplexOutput("geometry", "Geometry", supported_formats=[GEOJSON]),
+                BoundingBoxOutput(
+                    "area",
+                    "Area",
+                    crss=["urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326"],
+                ),
             ],
             store_supported=False,
             status_supported=False,
