@@ -821,3 +821,59 @@ async def test_sandbox_snippets_run_in_real_kernels_and_match_rest(call, sandbox
         result = await loop.run_in_executor(None, run)
         result.check(codes[name])
         assert printed_area(result.stdout) == pytest.approx(area, rel=1e-9), name
+
+
+async def test_ndvi_code_prints_every_output_kind_as_rest_gives_it(call, kernels):
+    """The demo's NDVI process answers every output kind (PNG and GeoTIFF by reference, a
+    bounding box, literal numbers): its process and job code in python, R and shell print each
+    one as the REST job has it: the bbox as {"bbox": [w, s, e, n], "crs"} (issue 19 bug 1:
+    python raised a TypeError on it, R and shell printed its lower corner only)."""
+    import urllib.request
+
+    from .kernels import run_bash
+
+    request = {"inputs": {"bbox": {"bbox": [1.30, 43.55, 1.50, 43.70]}, "threshold": 0.4},
+               "mode": "async"}  # fmt: skip
+    status, job, _ = await _execute(call, "ndvi", **request)
+    assert status == 201, job
+    job = await _until_final(call, job["id"])
+    assert job["status"] == "successful", job
+    expected = _results(job)
+    assert expected["extent"]["value"]["bbox"] == pytest.approx([1.3, 43.55, 1.5, 43.7], abs=0.01)
+    content = {}
+    for name in ("ndvi_png", "ndvi_tiff"):
+        status, content[name], _ = await call("jobs", job["id"], "results", name, raw=True)
+        assert status == 200
+
+    def read(text: str) -> bytes:
+        """The bytes of a result the code printed by reference (a link or a file)."""
+        if text.startswith(("http://", "https://")):
+            with urllib.request.urlopen(text, timeout=30) as answer:
+                return answer.read()
+        return Path(text).expanduser().read_bytes()
+
+    targets = {
+        "process": {"kind": "process", "service": "sandbox", "process": "ndvi", "request": request},
+        "job": {"kind": "job", "job": job["id"]},
+    }
+    loop = asyncio.get_running_loop()
+    for kind, target in targets.items():
+        for language in ("python", "r", "shell"):
+            status, made, _ = await call(
+                "snippets", method="POST", body={"target": target, "language": language}
+            )
+            assert status == 200, made
+            code = made["code"]
+            if language == "shell":
+                run = await loop.run_in_executor(None, run_bash, code, kernels["work"], 120)
+            else:
+                run = await loop.run_in_executor(None, kernels[language].run, code, 120)
+            run.check(code)
+            printed = dict(line.split(": ", 1) for line in run.stdout.splitlines() if ": " in line)
+            where = (kind, language, run.stdout)
+            assert json.loads(printed["extent"]) == expected["extent"]["value"], where
+            for name in ("mean_ndvi", "vegetation_fraction"):
+                assert float(printed[name]) == expected[name]["value"], where
+            for name in ("ndvi_png", "ndvi_tiff"):
+                data = await loop.run_in_executor(None, read, printed[name])
+                assert data == content[name], where
