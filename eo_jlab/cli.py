@@ -46,15 +46,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_demo(workspace: Path, ip: str, port: int, token: str | None, extra: list[str]) -> int:
-    from .demo import write_demo
+    from .demo import demo_environment, write_demo
 
-    config_dir = write_demo(workspace)
+    write_demo(workspace)
     if token is None:
         token = secrets.token_hex(24)
-    env = dict(os.environ)
-    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
-        p for p in (str(config_dir), env.get("JUPYTER_CONFIG_PATH", "")) if p
-    )
+    env = demo_environment(workspace, dict(os.environ))
     host = f"[{ip}]" if ":" in ip else ip
     query = f"?token={token}" if token else ""
     print(

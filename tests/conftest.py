@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 
 import pytest
 
 from .upstream import Upstream
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_jupyter_data_dir(tmp_path_factory):
+    """Nothing a test starts (servers, kernels, the sandbox, ``eo-jlab demo``) writes into the
+    machine's Jupyter data directory: job stores and sandbox outputs go to a directory of this
+    session, removed at its end (pytest-jupyter gives each server test one of its own too)."""
+    root = tmp_path_factory.mktemp("jupyter-data")
+    names = ("JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ["JUPYTER_DATA_DIR"] = str(root / "data")
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(root / "runtime")
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

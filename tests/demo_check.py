@@ -38,7 +38,7 @@ def get(url: str, token: str | None = None, body: dict | None = None) -> tuple[i
         return exc.code, exc.read().decode()
 
 
-def main(workspace: str) -> None:
+def main(workspace: str, only_jobs: bool = False) -> None:
     if os.environ.get("EO_JLAB_SET_LO_UP"):
         subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     port = free_port()
@@ -72,6 +72,11 @@ def main(workspace: str) -> None:
             except OSError:
                 pass
             time.sleep(0.3)
+        status, body = get(f"{base}/eo-jlab/jobs", token)
+        findings["jobs_status"] = status
+        findings["jobs"] = json.loads(body) if status == 200 else body
+        if only_jobs:
+            return
         status, page = get(f"{base}/lab", token)
         findings["lab_status"] = status
         findings["labextension_listed"] = '"name": "eo_jlab"' in page or '"eo_jlab"' in page
@@ -115,9 +120,9 @@ def main(workspace: str) -> None:
             os.killpg(demo.pid, signal.SIGKILL)
             rest, _ = demo.communicate()
         output.append(rest or "")
-    findings["log_tail"] = "".join(output)[-20000:]
-    print("FINDINGS " + json.dumps(findings))
+        findings["log_tail"] = "".join(output)[-20000:]
+        print("FINDINGS " + json.dumps(findings))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], only_jobs="--only-jobs" in sys.argv[2:])

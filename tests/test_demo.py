@@ -28,13 +28,10 @@ def _offline_prefix() -> list[str]:
     return []
 
 
-def test_demo_serves_jupyterlab_with_the_extension_offline(tmp_path):
-    prefix = _offline_prefix()
-    if not prefix and os.environ.get("CI"):
-        pytest.fail("unshare -n is needed to prove the demo works offline")
-    env = {**os.environ, "EO_JLAB_SET_LO_UP": "1" if prefix else ""}
+def _demo_check(workspace: Path, env: dict, *args: str, prefix: tuple[str, ...] = ()) -> dict:
+    """Run tests/demo_check.py (``eo-jlab demo`` on ``workspace``); return its findings."""
     result = subprocess.run(
-        [*prefix, sys.executable, str(HERE / "demo_check.py"), str(tmp_path / "ws")],
+        [*prefix, sys.executable, str(HERE / "demo_check.py"), str(workspace), *args],
         capture_output=True,
         text=True,
         timeout=180,
@@ -42,7 +39,51 @@ def test_demo_serves_jupyterlab_with_the_extension_offline(tmp_path):
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("FINDINGS ")]
     assert lines, result.stdout + result.stderr
-    findings = json.loads(lines[-1].removeprefix("FINDINGS "))
+    return json.loads(lines[-1].removeprefix("FINDINGS "))
+
+
+def _seed_jobs(data_dir: Path) -> None:
+    """Jobs as a test suite (or another demo) leaves them in a Jupyter data directory."""
+    import asyncio
+
+    from eo_jlab.processing.base import RemoteJob, Result
+    from eo_jlab.processing.jobs import JobStore
+
+    store = JobStore(data_dir / "eo_jlab" / "jobs.sqlite")
+    try:
+        for process in ("hostile_xss", "ndvi"):
+            remote = RemoteJob(status="successful", results=[Result(id="x", value=1)])
+            asyncio.run(store.create("sandbox", process, {"title": "<img src=x>"}, remote, []))
+    finally:
+        store.close()
+
+
+def test_demo_starts_with_its_own_job_store(tmp_path):
+    """Issue 19 bug 3: the demo listed the jobs of the test suite (they shared the machine's
+    Jupyter data directory). Jobs left in the data directory the demo is started with stay
+    out of its Jobs list; its own jobs live in its workspace, and come back on a restart."""
+    machine = tmp_path / "machine-data"  # the data directory tests and other runs used
+    _seed_jobs(machine)
+    env = {**os.environ, "JUPYTER_DATA_DIR": str(machine)}
+    findings = _demo_check(tmp_path / "ws", env, "--only-jobs")
+    assert findings["jobs_status"] == 200, findings["log_tail"]
+    assert findings["jobs"] == {"jobs": []}, findings["jobs"]
+    # The demo's own store: in its workspace, where the next start of this demo finds it.
+    _seed_jobs(tmp_path / "ws" / ".eo-jlab-data")
+    findings = _demo_check(tmp_path / "ws", env, "--only-jobs")
+    assert sorted(j["process"] for j in findings["jobs"]["jobs"]) == ["hostile_xss", "ndvi"]
+
+
+def test_demo_serves_jupyterlab_with_the_extension_offline(tmp_path):
+    prefix = _offline_prefix()
+    if not prefix and os.environ.get("CI"):
+        pytest.fail("unshare -n is needed to prove the demo works offline")
+    env = {
+        **os.environ,
+        "EO_JLAB_SET_LO_UP": "1" if prefix else "",
+        "JUPYTER_DATA_DIR": str(tmp_path / "machine-data"),
+    }
+    findings = _demo_check(tmp_path / "ws", env, prefix=tuple(prefix))
     log = findings["log_tail"]
     assert findings["token_printed"], log
     assert findings["lab_status"] == 200, log
@@ -64,6 +105,9 @@ def test_demo_serves_jupyterlab_with_the_extension_offline(tmp_path):
     assert findings["ndvi_status"] == 200, findings["ndvi"]
     assert findings["ndvi"]["status"] == "successful", findings["ndvi"]
     assert findings["ndvi_png"] == ["image/png", "89504e470d0a1a0a"]
+    # The demo's jobs stay in its workspace, not in the data directory it was started with.
+    assert (tmp_path / "ws" / ".eo-jlab-data" / "eo_jlab" / "jobs.sqlite").is_file()
+    assert not (tmp_path / "machine-data" / "eo_jlab").exists()
     # Up to the stop signal (which also interrupts helpers jupyter-lsp may be running).
     running = log.split("received signal", 1)[0]
     assert "eo_jlab" in running and "Traceback" not in running

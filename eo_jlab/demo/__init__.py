@@ -1,7 +1,10 @@
 """The embedded demo: a workspace folder and the configuration that points eo_jlab at it.
 
 ``eo-jlab demo`` calls ``write_demo`` and starts JupyterLab with the folder's
-``.jupyter`` directory on ``JUPYTER_CONFIG_PATH``. Everything here works with no network:
+``.jupyter`` directory on ``JUPYTER_CONFIG_PATH`` and its own Jupyter data directory,
+``.eo-jlab-data`` (``demo_environment``): the demo's jobs and sandbox outputs stay in its
+workspace, and a demo never lists the jobs of another run, of another workspace or of a test
+suite. Everything here works with no network:
 JupyterLab's news and update checks are off and every service the demo configures runs
 on this machine. The catalogue, processing and sharing features add their embedded
 services to ``demo_config``.
@@ -20,6 +23,7 @@ DEMO_SANDBOX = "sandbox"
 SANDBOX_EXAMPLES = Path(__file__).with_name("sandbox")
 SANDBOX_MANIFEST = ".eo_jlab_examples.json"
 DEMO_SHARES = ".eo-jlab-shares"  # the local share store (hidden from the file browser)
+DEMO_DATA = ".eo-jlab-data"  # the demo's Jupyter data directory: job store, sandbox outputs
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 
 WELCOME = """# eo_jlab demo workspace
@@ -72,6 +76,29 @@ def demo_config(workspace: Path) -> dict[str, Any]:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         config["ServerApp"]["allow_root"] = True
     return config
+
+
+def demo_environment(workspace: Path, environ: dict[str, str]) -> dict[str, str]:
+    """The environment of the demo's server: its own Jupyter data directory in the workspace
+    (the kernels and extensions of the user's data directory stay found through
+    ``JUPYTER_PATH``) and the workspace's ``.jupyter`` first on ``JUPYTER_CONFIG_PATH``."""
+    from jupyter_core.paths import jupyter_data_dir
+
+    workspace = workspace.resolve()
+    env = dict(environ)
+    user_data = jupyter_data_dir()  # as ``environ`` names it: read before it is replaced
+    if "JUPYTER_DATA_DIR" in environ:
+        user_data = environ["JUPYTER_DATA_DIR"]
+    data = workspace / DEMO_DATA
+    data.mkdir(parents=True, exist_ok=True)
+    env["JUPYTER_DATA_DIR"] = str(data)
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (user_data, environ.get("JUPYTER_PATH", "")) if p and p != str(data)
+    )
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+        p for p in (str(workspace / ".jupyter"), environ.get("JUPYTER_CONFIG_PATH", "")) if p
+    )
+    return env
 
 
 def write_demo(workspace: Path) -> Path:
