@@ -139,3 +139,66 @@ def test_cli_help_and_version(capsys):
     with pytest.raises(SystemExit):
         cli_main(["demo", "--help"])
     assert "--workspace" in capsys.readouterr().out
+
+
+UI_FILES = [*sorted((HERE.parent / "src" / "components").glob("*.tsx")),
+            *sorted((HERE.parent / "src" / "widgets").glob("*.tsx"))]  # fmt: skip
+
+
+def _ui_words() -> tuple[set[str], set[str]]:
+    """(section titles, every text the panel shows: titles, tabs, buttons) from src/."""
+    import re
+
+    texts: set[str] = set()
+    sections: set[str] = set()
+    for path in UI_FILES:
+        source = path.read_text(encoding="utf-8")
+        texts |= {m[1] for m in re.finditer(r"trans\.__\(\s*'((?:[^'\\]|\\.)*)'", source)}
+        texts |= {m[1] for m in re.finditer(r'trans\.__\(\s*"((?:[^"\\]|\\.)*)"', source)}
+        sections |= {
+            m[1]
+            for m in re.finditer(
+                r"(?:title\.label\s*=\s*|section\(\s*'\w+',\s*)trans\.__\(\s*'([^']*)'", source
+            )
+        }
+    return sections, texts
+
+
+def _demo_texts() -> dict[str, str]:
+    from eo_jlab.demo import WELCOME
+    from eo_jlab.demo.shares import notebook
+
+    texts = {"README.md of the demo workspace": WELCOME}
+    for number, cell in enumerate(notebook()["cells"]):
+        texts[f"cell {number} of the example notebook"] = cell["source"]
+    return texts
+
+
+def test_the_demo_names_only_sections_and_buttons_the_panel_has():
+    """Issue 19 bug 6: the example notebook said "Sharing → Public → Copy"; the section is
+    "Shared" and the button "Copy to my workspace". Every UI name the demo's texts give, in
+    bold, in a "A → B → C" path or as "the X section", is a text of the panel (src/)."""
+    import re
+
+    sections, texts = _ui_words()
+    assert {"Search", "Processes", "Jobs", "Shared"} <= sections, sections
+    named = 0
+    for where, text in _demo_texts().items():
+        flat = " ".join(text.split())
+        for path in re.findall(r"\(([^()]*→[^()]*)\)", flat):
+            for step in path.split("→"):
+                name = re.sub(r"\s+section\b.*$", "", step.strip()).strip("* ")
+                known = sections if re.search(r"\ssection\b", step) else texts
+                assert name in known, f"{where}: {name!r} (in {path!r}) is not in the panel"
+                named += 1
+        assert "→" not in re.sub(r"\([^()]*\)", "", flat), f"{where}: write UI paths in (...)"
+        for name in re.findall(r"\*\*([^*]+)\*\*\s+section", flat):
+            assert name in sections, f"{where}: no section {name!r} in the panel"
+            named += 1
+        for name in re.findall(r"\b(?:the|The)\s+([A-Z]\w+)\s+section", flat):
+            assert name in sections, f"{where}: no section {name!r} in the panel"
+            named += 1
+        for name in re.findall(r"press\s+\*\*([^*]+)\*\*", flat):
+            assert name in texts, f"{where}: no button {name!r} in the panel"
+            named += 1
+    assert named >= 5  # the texts do name the panel's parts

@@ -39,10 +39,10 @@ Valley, Lisbon), January to June 2025, with quicklooks.
 
 `sandbox/` holds the PyWPS processes of the "Local sandbox" processing service: three
 examples (NDVI of a small scene, buffer and area of a polygon, a slow job that reports its
-progress). Add your own process files there and press Reload in the panel.
+progress). Add your own process files there and press **Reload** in the **Processes** section.
 
-The Sharing section lists a public share, "examples", published by "operator": an EO
-example notebook (search, footprints, NDVI). Copy it into your workspace to run it.
+The **Shared** section lists under **Public** a share, "examples", published by "operator":
+an EO example notebook (search, footprints, NDVI). Press **Copy to my workspace** to run it.
 
 See docs/configuration.md for every `c.EOJLab` setting.
 """
