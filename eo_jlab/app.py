@@ -11,7 +11,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from pydantic import ValidationError
 from tornado.ioloop import IOLoop
-from traitlets import Float, Int, List, TraitError, Unicode, validate
+from traitlets import Float, Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from . import __version__, handlers
@@ -21,6 +21,8 @@ from .models import CatalogueEndpoint, ProcessingEndpoint, describe_validation_e
 from .net import HostPolicy, HostRule, HttpClient
 from .processing import Jobs, ProcessingRegistry
 from .processing.jobs import JobStore
+from .sharing import QUOTA_ENV
+from .sharing.store import ShareLimits
 
 FREEZE_AFTER = 3.0  # seconds after the server started: the other extensions' start-up tasks ran
 JOB_EVENT_SCHEMA = Path(__file__).parent / "events" / "job.yaml"
@@ -67,6 +69,62 @@ class EOJLab(Configurable):
         help="""URL of the eo-jlab share service registered with JupyterHub (hub mode). When set,
         it takes precedence over shared_root.""",
     ).tag(config=True)
+
+    share_quota_bytes = Int(
+        help=f"""Local sharing: bytes one user's shares may take over all their versions, each
+        file counting its size plus 4 KiB (so empty files are not free). 0: no limit. Default
+        10 GiB, or ${QUOTA_ENV} when set. Over it: 409. (Hub mode: the share service's
+        --quota-bytes.)""",
+    ).tag(config=True)
+
+    share_max_bytes = Int(
+        ShareLimits.share_bytes,
+        help="""Local sharing: bytes of content one share (one version) may hold, uncompressed.
+        0: no limit. Default 2 GiB. Over it: 400. (Hub mode: --share-max-bytes.)""",
+    ).tag(config=True)
+
+    share_max_files = Int(
+        ShareLimits.share_files,
+        help="""Local sharing: files and folders one share (one version) may hold. 0: no limit.
+        Default 10,000. Over it: 400. (Hub mode: --share-max-files.)""",
+    ).tag(config=True)
+
+    share_max_manifest_bytes = Int(
+        ShareLimits.manifest_bytes,
+        help="""Local sharing: bytes of one share's manifest.json (its files' paths and
+        checksums, every version). 0: no limit. Default 16 MiB. Over it: 400. (Hub mode:
+        --share-max-manifest-bytes.)""",
+    ).tag(config=True)
+
+    share_max_per_user = Int(
+        ShareLimits.shares_per_user,
+        help="""Local sharing: shares one user may own. 0: no limit. Default 200. Over it: 409.
+        (Hub mode: --share-max-per-user.)""",
+    ).tag(config=True)
+
+    @default("share_quota_bytes")
+    def _default_quota(self) -> int:
+        raw = os.environ.get(QUOTA_ENV, "").strip()
+        return int(raw) if raw.isdigit() else ShareLimits.quota_bytes
+
+    @validate(
+        "share_quota_bytes", "share_max_bytes", "share_max_files", "share_max_manifest_bytes",
+        "share_max_per_user",
+    )  # fmt: skip
+    def _valid_share_limit(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] < 0:
+            raise TraitError(f"EOJLab.{proposal['trait'].name} must be 0 (no limit) or more")
+        return proposal["value"]
+
+    @property
+    def share_limits(self) -> ShareLimits:
+        return ShareLimits(
+            share_bytes=self.share_max_bytes,
+            share_files=self.share_max_files,
+            manifest_bytes=self.share_max_manifest_bytes,
+            shares_per_user=self.share_max_per_user,
+            quota_bytes=self.share_quota_bytes,
+        )
 
     sandbox_dir = Unicode(
         "",

@@ -263,7 +263,12 @@ export function addShareCommands(
         context.showShared();
         return;
       }
-      const share = shares.get(id) ?? (await shares.details(id));
+      // Lists leave out a share's files: a folder opened without a path needs the details.
+      const listed = shares.get(id);
+      const share =
+        listed && (listed.kind === 'file' || listed.files)
+          ? listed
+          : await shares.details(id);
       context.openShared(
         share,
         typeof args.path === 'string' ? args.path : undefined

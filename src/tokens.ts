@@ -344,8 +344,9 @@ export interface IShare {
   recipients: IShareRecipients;
   /** Bytes of the latest version. */
   size: number;
-  /** Paths of the latest version's files, relative to the share. */
-  files: string[];
+  /** Paths of the latest version's files, relative to the share (`GET shares/{sid}`;
+   * lists leave them out). */
+  files?: string[];
   versions?: IShareVersion[];
 }
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from eo_jlab.errors import BadRequest, Conflict, Forbidden, NotFound
-from eo_jlab.sharing.store import Caller, ShareStore
+from eo_jlab.sharing.store import FILE_COST, Caller, ShareStore
 
 ALICE = Caller("alice")
 BOB = Caller("bob")
@@ -184,7 +184,7 @@ def test_quota_exceeded_leaves_nothing(tmp_path):
     assert sorted(p.name for p in (store.shares / first["id"]).iterdir()) == [
         "manifest.json", "v1", "v2",
     ]  # fmt: skip
-    assert store.usage(ALICE.name) == 2 << 20
+    assert store.usage(ALICE.name) == (2 << 20) + 2 * FILE_COST  # each file costs 4 KiB more
     assert store.create(BOB, src / "f2.bin", NOBODY)["size"] == 1 << 20  # per user
     assert _leftovers(store) == []
 

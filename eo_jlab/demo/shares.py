@@ -157,7 +157,8 @@ def seed_examples(store_root: Path) -> dict:
     store = ShareStore(store_root)
     data = notebook_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    existing = [s for s in store.list(OPERATOR, "by-me") if s["name"] == SHARE_NAME]
+    listed = [s for s in store.list(OPERATOR, "by-me") if s["name"] == SHARE_NAME]
+    existing = [store.get(OPERATOR, listed[0]["id"])] if listed else []  # lists omit checksums
     if existing and existing[0].get("checksums", {}).get(NOTEBOOK) == digest:
         return existing[0]
     message = "eo_jlab demo: search, footprints and NDVI"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, Field
 
 from ..errors import BadRequest
-from .store import Caller, ShareStore
+from .store import Caller, ShareLimits, ShareStore
 
 if TYPE_CHECKING:
     from ..app import EOJLab
@@ -33,7 +33,7 @@ SHARING_OFF = (
     "c.EOJLab.share_service_url."
 )
 ADMINS_ENV = "EO_JLAB_SHARE_ADMINS"  # comma list of user names that are admins in local mode
-QUOTA_ENV = "EO_JLAB_SHARE_QUOTA_BYTES"  # per-user quota of the local store (bytes)
+QUOTA_ENV = "EO_JLAB_SHARE_QUOTA_BYTES"  # default of c.EOJLab.share_quota_bytes (bytes)
 
 
 class Sharing(Protocol):
@@ -84,15 +84,17 @@ _stores: dict[str, ShareStore] = {}
 _stores_lock = threading.Lock()
 
 
-def local_store(root: str | Path) -> ShareStore:
-    """One ShareStore per root in this process (its locks must be shared by all requests)."""
+def local_store(root: str | Path, limits: ShareLimits | None = None) -> ShareStore:
+    """One ShareStore per root in this process (its locks must be shared by all requests);
+    ``limits``, when given, are the ones the configuration sets now."""
     key = str(Path(root).expanduser().resolve())
-    quota = os.environ.get(QUOTA_ENV, "").strip()
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
-            store = ShareStore(Path(key), int(quota) if quota.isdigit() else None)
+            store = ShareStore(Path(key), limits=limits)
             _stores[key] = store
+        elif limits is not None:
+            store.limits = limits
         return store
 
 
@@ -114,7 +116,7 @@ def make_sharing(config: EOJLab, user_name: str, workspace_root: str | Path) -> 
     if config.shared_root:
         from .local import LocalSharing
 
-        store = local_store(config.shared_root)
+        store = local_store(config.shared_root, config.share_limits)
         return LocalSharing(store, Path(workspace_root), local_caller(user_name))
     return None
 

@@ -32,7 +32,13 @@ said otherwise, errors ``{"error", "details"}`` with the contract's statuses:
 
 Uploads are streamed to an unlinked temporary file on the store's volume (``<store>/.incoming``)
 and extracted by the store in a worker thread; downloads are streamed in 1 MiB pieces read in
-worker threads. Start it with ``eo-jlab-share-service --store /srv/eo-jlab-shares`` as a
+worker threads. An upload may be a plain, gzip, bzip2 or xz tar: the store inflates it a piece
+at a time and counts the uncompressed content against its limits while extracting (a bomb stops
+at the limit, nothing of it stays). An upload larger than ``--max-upload-bytes`` is refused
+from its ``Content-Length`` (400) before a byte is stored. Lists (``GET shares``) leave out
+``files``, ``checksums`` and ``versions``; ``GET shares/{id}`` has them.
+
+Start it with ``eo-jlab-share-service --store /srv/eo-jlab-shares`` as a
 JupyterHub managed service (see docs/deployment.md).
 """
 
@@ -59,13 +65,22 @@ from tornado.httpserver import HTTPServer
 
 from .. import __version__
 from ..errors import BadRequest, EOJLabError, Forbidden, UpstreamError
-from .store import Caller, ShareStore, clean_relative
+from .store import Caller, ShareLimits, ShareStore, clean_relative, human_size
 
 log = logging.getLogger("eo_jlab.share_service")
 
 SERVICE_NAME = "eo-jlab-share"
 PIECE = 1 << 20  # bytes per streamed piece (download) and per buffered write (upload)
 MAX_LISTED = 10_000  # names returned by GET users / groups at most
+MEMBER_ALLOWANCE = 8 << 10  # tar bytes a member may take besides its content (headers, padding)
+
+
+def default_max_upload(limits: ShareLimits) -> int:
+    """The largest upload a share within ``limits`` needs (uncompressed tar); 10 GiB when
+    bytes or files are unlimited."""
+    if not limits.share_bytes or not limits.share_files:
+        return 10 << 30
+    return limits.share_bytes + limits.share_files * MEMBER_ALLOWANCE + (1 << 20)
 
 
 class HubIdentity:
@@ -182,12 +197,12 @@ class ShareService:
         store: ShareStore,
         identity: HubIdentity,
         *,
-        max_upload_bytes: int = 10 << 30,
+        max_upload_bytes: int | None = None,
         workers: int = 8,
     ):
         self.store = store
         self.identity = identity
-        self.max_upload_bytes = max_upload_bytes
+        self.max_upload_bytes = max_upload_bytes or default_max_upload(store.limits)
         self.incoming = store.root / ".incoming"
         self.incoming.mkdir(parents=True, exist_ok=True)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eo-jlab-share")
@@ -310,7 +325,15 @@ class UploadMixin:
     _buffer: bytearray
 
     async def start_upload(self) -> None:
-        self.request.connection.set_max_body_size(self.service.max_upload_bytes)
+        limit = self.service.max_upload_bytes
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise BadRequest(
+                f"The upload is {human_size(int(declared))}; the share service takes at most "
+                f"{human_size(limit)}.",
+                {"limit": "max_upload_bytes", "value": limit},
+            )
+        self.request.connection.set_max_body_size(limit)
         self._buffer = bytearray()
         self.upload = await self.service.run(
             tempfile.TemporaryFile, dir=self.service.incoming, prefix="upload-"
@@ -492,14 +515,46 @@ def _parser() -> argparse.ArgumentParser:
         help="folder of the share store (default: $EO_JLAB_SHARE_ROOT); only this service "
         "writes it",
     )
+    limits = ShareLimits()
     parser.add_argument(
         "--quota-bytes",
         type=int,
-        default=None,
-        help="bytes each user may share in all (default: no limit)",
+        default=limits.quota_bytes,
+        help="bytes each user's shares may take over all versions, each file counting its size "
+        "plus 4 KiB; 0: no limit (default 10 GiB)",
     )
     parser.add_argument(
-        "--max-upload-bytes", type=int, default=10 << 30, help="largest upload (default 10 GiB)"
+        "--share-max-bytes",
+        type=int,
+        default=limits.share_bytes,
+        help="uncompressed bytes of content one share (one version) may hold; 0: no limit "
+        "(default 2 GiB)",
+    )
+    parser.add_argument(
+        "--share-max-files",
+        type=int,
+        default=limits.share_files,
+        help="files and folders one share (one version) may hold; 0: no limit (default 10000)",
+    )
+    parser.add_argument(
+        "--share-max-manifest-bytes",
+        type=int,
+        default=limits.manifest_bytes,
+        help="bytes of one share's manifest (paths and checksums of every version); 0: no "
+        "limit (default 16 MiB)",
+    )
+    parser.add_argument(
+        "--share-max-per-user",
+        type=int,
+        default=limits.shares_per_user,
+        help="shares one user may own; 0: no limit (default 200)",
+    )
+    parser.add_argument(
+        "--max-upload-bytes",
+        type=int,
+        default=None,
+        help="largest upload body (default: what the share limits need, --share-max-bytes + "
+        "8 KiB per --share-max-files + 1 MiB; 10 GiB when either is 0)",
     )
     parser.add_argument(
         "--cache-max-age", type=int, default=30, help="seconds hub answers about a token are kept"
@@ -535,7 +590,20 @@ async def serve(args: argparse.Namespace) -> None:
         )
     if not args.store:
         raise SystemExit("eo-jlab-share-service: give the store folder with --store.")
-    store = ShareStore(Path(args.store), quota_bytes=args.quota_bytes)
+    for option in ("quota_bytes", "share_max_bytes", "share_max_files",
+                   "share_max_manifest_bytes", "share_max_per_user"):  # fmt: skip
+        if getattr(args, option) < 0:
+            raise SystemExit(f"eo-jlab-share-service: --{option.replace('_', '-')} must be >= 0.")
+    limits = ShareLimits(
+        share_bytes=args.share_max_bytes,
+        share_files=args.share_max_files,
+        manifest_bytes=args.share_max_manifest_bytes,
+        shares_per_user=args.share_max_per_user,
+        quota_bytes=args.quota_bytes,
+    )
+    if args.max_upload_bytes is None:
+        args.max_upload_bytes = default_max_upload(limits)
+    store = ShareStore(Path(args.store), limits=limits)
     # Always check the access scope, also when the hub did not say which (external service).
     scopes = os.environ.get("JUPYTERHUB_OAUTH_ACCESS_SCOPES", "")
     access = set(json.loads(scopes)) if scopes else {f"access:services!service={args.name}"}

@@ -21,14 +21,37 @@ Rules: the owner, the users and groups it names, everyone for a public share, an
 share (anyone else gets 404, so existence is not revealed); only the owner adds versions; the
 owner or an admin deletes. Folders are walked without following links: symbolic links, special
 files and hidden entries (names starting with ".") inside a shared folder are left out.
+
+Limits (``ShareLimits``; 0 turns one off), checked while content is copied or extracted, so a
+refused share stops at the limit and leaves nothing behind:
+
+* one version of a share holds at most ``share_bytes`` bytes of content (uncompressed: counted
+  as it is written, and from the sizes tar headers announce before anything is extracted)
+  and ``share_files`` files and folders (every tar member counts, hidden ones too);
+* a share's ``manifest.json`` (its file lists and checksums, every version) is at most
+  ``manifest_bytes`` bytes;
+* a user owns at most ``shares_per_user`` shares;
+* a user's shares, every version, take at most ``quota_bytes``, each file counting its bytes
+  plus ``FILE_COST`` (4 KiB: an empty file is not free).
+
+Share names and the names inside a shared folder: 1-255 UTF-8 bytes, no leading "." (hidden),
+no leading or trailing space, no "/" or "\\", no control, format (bidi overrides, zero-width),
+line/paragraph separator or surrogate characters (Unicode categories Cc, Cf, Zl, Zp, Cs); a
+path inside a share is at most 2048 bytes. Lists (``list``) leave out ``files``,
+``checksums`` and ``versions``: ``get`` has them. List entries are cached per manifest file
+(inode, mtime, size), so a list reads only the manifests that changed.
 """
 
 from __future__ import annotations
 
+import bz2
 import contextlib
+import dataclasses
 import errno
 import hashlib
+import io
 import json
+import lzma
 import os
 import re
 import secrets
@@ -37,6 +60,8 @@ import stat
 import tarfile
 import threading
 import time
+import unicodedata
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -49,10 +74,30 @@ from ..errors import BadRequest, Conflict, Forbidden, NotFound
 CHUNK = 1 << 20
 _ZEROS = bytes(CHUNK)
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-NAME_RE = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
+NAME_BYTES = 255  # a name is a file name in the store (v<N>/<name>)
+PATH_BYTES = 2048  # a path inside a share (well under PATH_MAX with the store's own prefix)
+REFUSED_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}  # controls, bidi/format, separators
+FILE_COST = 4096  # quota bytes a file costs besides its content (a block and an inode)
+LISTED_OUT = ("files", "checksums", "versions")  # in GET shares/{id}, not in lists
 SCOPES = ("with-me", "by-me", "public")
 STALE_SECONDS = 3600
 WORKERS = min(4, os.cpu_count() or 1)  # files of one folder hashed and copied in parallel
+
+
+@dataclass(frozen=True)
+class ShareLimits:
+    """What one share and one user may take (see the module docstring); 0 = no limit.
+
+    Defaults for an EO platform: a share is a notebook, a course or a handful of scenes
+    (2 GiB, 10,000 files and folders), bulk data belongs in object storage; 10 GiB and 200
+    shares per user; 16 MiB of manifest holds the file list and checksums of several
+    versions of a 10,000-file folder."""
+
+    share_bytes: int = 2 << 30
+    share_files: int = 10_000
+    manifest_bytes: int = 16 << 20
+    shares_per_user: int = 200
+    quota_bytes: int = 10 << 30
 
 
 @dataclass(frozen=True)
@@ -66,6 +111,39 @@ class Caller:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def check_name(name: Any, what: str = "share name") -> str:
+    """``name`` if it is a fine name for a share or a file inside one (module docstring)."""
+    if not isinstance(name, str) or not name or name in (".", ".."):
+        raise BadRequest(f"{name!r} is not a valid {what}.", {"name": str(name)[:300]})
+    shown = ascii(name[:120])  # escapes every odd character: nothing spoofs the sentence
+    if len(name.encode("utf-8", "surrogatepass")) > NAME_BYTES:
+        raise BadRequest(f"The {what} {shown}... is longer than {NAME_BYTES} bytes.")
+    if name.startswith("."):
+        raise BadRequest(
+            f"The {what} {shown} starts with '.': hidden files and folders are not shared."
+        )
+    if name != name.strip():
+        raise BadRequest(f"The {what} {shown} starts or ends with a space: rename it first.")
+    for char in name:
+        if char in "/\\" or unicodedata.category(char) in REFUSED_CATEGORIES:
+            raise BadRequest(
+                f"The {what} {shown} holds the character U+{ord(char):04X}, which is not "
+                "allowed in shared names (path separators, control and bidirectional-text "
+                "characters): rename it first.",
+                {"character": f"U+{ord(char):04X}"},
+            )
+    return name
+
+
+def check_path(rel: str) -> str:
+    """A path inside a share: each part a valid name, at most ``PATH_BYTES`` bytes."""
+    if len(rel.encode("utf-8", "surrogatepass")) > PATH_BYTES:
+        raise BadRequest(f"The path {ascii(rel[:120])}... is longer than {PATH_BYTES} bytes.")
+    for part in rel.split("/"):
+        check_name(part, "file name")
+    return rel
 
 
 def human_size(n: int) -> str:
@@ -103,23 +181,61 @@ def _recipients(raw: Any) -> dict[str, Any]:
     return out
 
 
-class _Quota:
-    """Bytes in flight per owner, checked against the quota as they are written."""
+class _Budget:
+    """What a share or version being made may still take: its own limits (content bytes,
+    files and folders) and the owner's quota, checked as content is announced and written."""
 
-    REFRESH = 64 << 20  # re-read the owner's usage every 64 MiB written
+    REFRESH = 64 << 20  # re-read the owner's usage every 64 MiB charged
 
     def __init__(self, store: ShareStore, owner: str):
-        self.store, self.owner, self.count = store, owner, 0
+        self.store, self.owner, self.limits = store, owner, store.limits
+        self.count = 0  # bytes charged to the quota (content + FILE_COST per file)
+        self.written = 0  # content bytes written
+        self.declared = 0  # content bytes announced (file sizes, tar member sizes)
+        self.entries = 0  # files and folders (tar members)
         self.used: int | None = None
         self.checked_at = 0
         self.lock = threading.Lock()  # several files of one share are copied in parallel
+
+    def entry(self, is_file: bool) -> None:
+        """One more file or folder; a file costs ``FILE_COST`` of the quota at once."""
+        limit = self.limits.share_files
+        with self.lock:
+            self.entries += 1
+            if limit and self.entries > limit:
+                raise BadRequest(
+                    f"A share may hold at most {limit:,} files and folders; this one has more.",
+                    {"limit": "share_files", "value": limit},
+                )
+            if is_file:
+                self._charge(FILE_COST)
+
+    def declare(self, n: int) -> None:
+        """Content announced before it is copied (so a refusal comes before the work)."""
+        with self.lock:
+            self.declared += max(n, 0)
+            self._check_bytes(self.declared)
 
     def add(self, n: int) -> None:
         if n <= 0:
             return
         with self.lock:
-            self.count += n
-            self.store._reserve(self, n)
+            self.written += n
+            self._check_bytes(self.written)
+            self._charge(n)
+
+    def _check_bytes(self, n: int) -> None:
+        limit = self.limits.share_bytes
+        if limit and n > limit:
+            raise BadRequest(
+                f"A share may hold at most {human_size(limit)} (uncompressed); this one holds "
+                "more.",
+                {"limit": "share_bytes", "value": limit},
+            )
+
+    def _charge(self, n: int) -> None:
+        self.count += n
+        self.store._reserve(self, n)
 
     def check(self) -> None:
         """The final check before a share or version is committed (usage re-read)."""
@@ -134,13 +250,22 @@ class _Quota:
 class ShareStore:
     """Synchronous, thread-safe share store (see the module docstring)."""
 
-    def __init__(self, root: Path, quota_bytes: int | None = None):
+    def __init__(
+        self, root: Path, quota_bytes: int | None = None, limits: ShareLimits | None = None
+    ):
+        """``quota_bytes``, when given, overrides ``limits.quota_bytes``."""
         self.root = Path(root)
         self.shares = self.root / "shares"
-        self.quota_bytes = quota_bytes
+        limits = limits or ShareLimits()
+        if quota_bytes is not None:
+            limits = dataclasses.replace(limits, quota_bytes=quota_bytes)
+        self.limits = limits
         self._lock = threading.Lock()
         self._share_locks: dict[str, threading.Lock] = {}
+        self._owner_locks: dict[str, threading.Lock] = {}
         self._reserved: dict[str, int] = {}
+        # share id -> (manifest file key, list entry, quota bytes charged)
+        self._index: dict[str, tuple[tuple[int, int, int], dict, int]] = {}
         self.shares.mkdir(parents=True, exist_ok=True)
         self._clean_stale()
 
@@ -160,7 +285,7 @@ class ShareStore:
         path (recorded as ``source`` so a new version can be taken from the same place)."""
         source = Path(source)
         kind = self._source_kind(source)
-        name = self._valid_name(name or source.name)
+        name = check_name(name or source.name)
         return self._create(
             caller,
             kind,
@@ -184,7 +309,7 @@ class ShareStore:
     ) -> dict:
         if kind not in ("file", "directory"):
             raise BadRequest("kind must be 'file' or 'directory'.")
-        name = self._valid_name(name)
+        name = check_name(name)
         return self._create(
             caller,
             kind,
@@ -218,18 +343,20 @@ class ShareStore:
         )
 
     def list(self, caller: Caller, scope: str = "with-me") -> list[dict]:
+        """The shares of ``scope``, newest update first, without ``LISTED_OUT`` (``get``
+        has them): a list stays small however many files the shares hold."""
         if scope not in SCOPES:
             raise BadRequest(f"scope must be one of {', '.join(SCOPES)}.")
         out = []
-        for manifest in self._manifests():
+        for entry, _ in self._entries():
             if scope == "by-me":
-                keep = manifest["owner"] == caller.name
+                keep = entry["owner"] == caller.name
             elif scope == "public":
-                keep = manifest["recipients"]["public"]
+                keep = entry["recipients"]["public"]
             else:
-                keep = manifest["owner"] != caller.name and _named(manifest, caller)
+                keep = entry["owner"] != caller.name and _named(entry, caller)
             if keep:
-                out.append(_public(manifest))
+                out.append(dict(entry))
         out.sort(key=lambda s: s["updated"], reverse=True)
         return out
 
@@ -307,23 +434,25 @@ class ShareStore:
         return _tar_chunks(folder, entry["files"])
 
     def usage(self, owner: str) -> int:
-        """Bytes of every version of ``owner``'s shares."""
-        return sum(
-            sum(v["size"] for v in m["versions"]) for m in self._manifests() if m["owner"] == owner
-        )
+        """Quota bytes of every version of ``owner``'s shares (content + ``FILE_COST`` a file)."""
+        return sum(charged for entry, charged in self._entries() if entry["owner"] == owner)
+
+    def share_count(self, owner: str) -> int:
+        return sum(1 for entry, _ in self._entries() if entry["owner"] == owner)
 
     # -- internals --------------------------------------------------------------------------
 
     def _create(self, caller, kind, name, recipients, message, origin, fill) -> dict:
         recipients = _recipients(recipients)
         message = _message(message)
+        self._check_share_count(caller.name)  # before any work; again before committing
         share_id = secrets.token_urlsafe(12)
         staging = self.shares / f".tmp-{share_id}"
-        quota = _Quota(self, caller.name)
+        budget = _Budget(self, caller.name)
         try:
             staging.mkdir()
-            files, size, checksums = fill(staging / "v1", quota)
-            quota.check()
+            files, size, checksums = fill(staging / "v1", budget)
+            budget.check()
             now = _now()
             manifest = {
                 "id": share_id,
@@ -344,29 +473,31 @@ class ShareStore:
                      "files": files, "checksums": checksums}
                 ],
             }  # fmt: skip
-            _write_json_atomic(staging / "manifest.json", manifest)
-            os.rename(staging, self.shares / share_id)
+            _write_json_atomic(staging / "manifest.json", self._manifest_text(manifest, 1))
+            with self._owner_lock(caller.name):  # the count and the rename as one step
+                self._check_share_count(caller.name)
+                os.rename(staging, self.shares / share_id)
         except BaseException as exc:
             _rmtree(staging)
             _raise_if_full(exc, "nothing was shared")
             raise
         finally:
-            quota.release()
+            budget.release()
         return _public(manifest)
 
     def _add_version(self, caller, share_id, message, fill) -> dict:
         message = _message(message)
         staging = self.shares / share_id / f".tmp-v-{secrets.token_hex(6)}"
-        quota = _Quota(self, caller.name)
+        budget = _Budget(self, caller.name)
         placed: Path | None = None  # v<N>, until the manifest that names it is written
         try:
             try:
-                files, size, checksums = fill(staging, quota)
+                files, size, checksums = fill(staging, budget)
             except FileNotFoundError:
                 if not (self.shares / share_id).is_dir():
                     raise NotFound(f"There is no share {share_id!r}.") from None
                 raise
-            quota.check()
+            budget.check()
             with self._share_lock(share_id):
                 manifest = self._read_manifest(share_id)
                 if manifest is None:
@@ -381,7 +512,8 @@ class ShareStore:
                 )  # fmt: skip
                 manifest.update(version=number, updated=now, message=message, size=size,
                                 files=files, checksums=checksums)  # fmt: skip
-                _write_json_atomic(self.shares / share_id / "manifest.json", manifest)
+                text = self._manifest_text(manifest, number)
+                _write_json_atomic(self.shares / share_id / "manifest.json", text)
                 placed = None
         except BaseException as exc:
             _rmtree(staging)
@@ -390,25 +522,57 @@ class ShareStore:
             _raise_if_full(exc, "the share keeps its earlier versions")
             raise
         finally:
-            quota.release()
+            budget.release()
         return _public(manifest)
 
-    def _reserve(self, quota: _Quota, n: int) -> None:
-        if self.quota_bytes is None:
+    @property
+    def quota_bytes(self) -> int:
+        return self.limits.quota_bytes
+
+    def _reserve(self, budget: _Budget, n: int) -> None:
+        quota = self.limits.quota_bytes
+        if not quota:
             return
-        owner = quota.owner
+        owner = budget.owner
         with self._lock:
             self._reserved[owner] = self._reserved.get(owner, 0) + n
             in_flight = self._reserved[owner]
-        if quota.used is None or quota.count - quota.checked_at >= quota.REFRESH:
-            quota.used, quota.checked_at = self.usage(owner), quota.count
-        if quota.used + in_flight > self.quota_bytes:
+        if budget.used is None or budget.count - budget.checked_at >= budget.REFRESH:
+            budget.used, budget.checked_at = self.usage(owner), budget.count
+        if budget.used + in_flight > quota:
             raise Conflict(
-                f"Sharing this would exceed {owner}'s share quota of "
-                f"{human_size(self.quota_bytes)}: {human_size(quota.used)} already shared, "
-                f"{human_size(quota.count)} or more in this one.",
-                {"quota": self.quota_bytes, "used": quota.used},
+                f"Sharing this would exceed {owner}'s share quota of {human_size(quota)}: "
+                f"{human_size(budget.used)} already shared, {human_size(budget.count)} or more "
+                f"in this one (each file counts {FILE_COST // 1024} KiB more than its size).",
+                {"limit": "quota_bytes", "quota": quota, "used": budget.used},
             )
+
+    def _check_share_count(self, owner: str) -> None:
+        limit = self.limits.shares_per_user
+        if limit and self.share_count(owner) >= limit:
+            raise Conflict(
+                f"{owner} already owns {limit:,} shares, the most one user may have: remove "
+                "some before sharing more.",
+                {"limit": "shares_per_user", "value": limit},
+            )
+
+    def _manifest_text(self, manifest: dict, version: int) -> str:
+        """The manifest as written, refused when over ``manifest_bytes``."""
+        text = json.dumps(manifest, indent=1, sort_keys=True)  # ASCII: len() is bytes
+        limit = self.limits.manifest_bytes
+        if limit and len(text) > limit:
+            advice = (
+                "share fewer files, or with shorter paths"
+                if version == 1
+                else "share the current files as a new share instead of a new version"
+            )
+            raise BadRequest(
+                f"The list of this share's files and checksums would take "
+                f"{human_size(len(text))}, more than the {human_size(limit)} one share's "
+                f"record may take: {advice}.",
+                {"limit": "manifest_bytes", "value": limit},
+            )
+        return text
 
     def _release(self, owner: str, n: int) -> None:
         with self._lock:
@@ -422,6 +586,10 @@ class ShareStore:
         with self._lock:
             return self._share_locks.setdefault(share_id, threading.Lock())
 
+    def _owner_lock(self, owner: str) -> threading.Lock:
+        with self._lock:
+            return self._owner_locks.setdefault(owner, threading.Lock())
+
     def _read_manifest(self, share_id: str) -> dict | None:
         if not ID_RE.match(share_id or ""):
             return None
@@ -433,17 +601,35 @@ class ShareStore:
             return None
         return data if isinstance(data, dict) and data.get("id") == share_id else None
 
-    def _manifests(self) -> Iterator[dict]:
+    def _entries(self) -> list[tuple[dict, int]]:
+        """(list entry, quota bytes charged) of every readable share; a manifest is parsed
+        again only when its file changed (manifests are replaced, never rewritten in place)."""
         with os.scandir(self.shares) as entries:
             names = [
                 e.name
                 for e in entries
                 if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
             ]
+        with self._lock:
+            known = dict(self._index)
+        index, out = {}, []
         for name in names:
-            manifest = self._read_manifest(name)
-            if manifest is not None:
-                yield manifest
+            try:
+                st = os.stat(self.shares / name / "manifest.json")
+            except OSError:
+                continue
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            cached = known.get(name)
+            if cached is None or cached[0] != key:
+                manifest = self._read_manifest(name)
+                if manifest is None:
+                    continue
+                cached = (key, _listed(manifest), _charged(manifest))
+            index[name] = cached
+            out.append(cached[1:])
+        with self._lock:
+            self._index = index
+        return out
 
     def _visible(self, caller: Caller, share_id: str) -> dict:
         manifest = self._read_manifest(share_id)
@@ -476,12 +662,6 @@ class ShareStore:
         return self.shares / manifest["id"] / f"v{entry['version']}"
 
     @staticmethod
-    def _valid_name(name: str) -> str:
-        if not isinstance(name, str) or not NAME_RE.match(name) or name in (".", ".."):
-            raise BadRequest(f"{name!r} is not a valid share name.")
-        return name
-
-    @staticmethod
     def _source_kind(source: Path) -> str:
         try:
             st = source.lstat()
@@ -511,6 +691,16 @@ def _named(manifest: dict, caller: Caller) -> bool:
     return caller.name in r["users"] or bool(caller.groups & set(r["groups"]))
 
 
+def _listed(manifest: dict) -> dict:
+    """A share as lists give it: without its file lists, checksums and versions."""
+    return {k: v for k, v in manifest.items() if k not in LISTED_OUT}
+
+
+def _charged(manifest: dict) -> int:
+    """Quota bytes of a share: every version's content plus ``FILE_COST`` per file."""
+    return sum(v["size"] + FILE_COST * len(v.get("files") or ()) for v in manifest["versions"])
+
+
 def _public(manifest: dict) -> dict:
     out = {k: v for k, v in manifest.items() if k != "versions"}
     out["versions"] = [
@@ -538,10 +728,14 @@ def _message(message: Any) -> str:
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` (or a text already serialised) as ``path``, atomically."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1, sort_keys=True)
+            if isinstance(data, str):
+                out.write(data)
+            else:
+                json.dump(data, out, indent=1, sort_keys=True)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
@@ -578,7 +772,7 @@ def _rmtree(path: Path) -> None:
             path.unlink()
 
 
-def _write_stream(read, target: Path, quota: _Quota | None, digest: Any | None, mode: int) -> int:
+def _write_stream(read, target: Path, budget: _Budget | None, digest: Any | None, mode: int) -> int:
     """Copy from ``read(n)`` into a new file; zero chunks become holes. Returns the size."""
     size = 0
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -589,8 +783,8 @@ def _write_stream(read, target: Path, quota: _Quota | None, digest: Any | None, 
             if not chunk:
                 break
             n = len(chunk)
-            if quota is not None:
-                quota.add(n)
+            if budget is not None:
+                budget.add(n)
             if digest is not None:
                 digest.update(chunk)
             if n == CHUNK and chunk == _ZEROS:
@@ -606,13 +800,13 @@ def _write_stream(read, target: Path, quota: _Quota | None, digest: Any | None, 
     return size
 
 
-def _copy_file(src: Path, dst: Path, quota: _Quota | None, mode: int = 0o444) -> tuple[int, str]:
+def _copy_file(src: Path, dst: Path, budget: _Budget | None, mode: int = 0o444) -> tuple[int, str]:
     fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             raise BadRequest(f"{src.name!r} is not a regular file.")
         digest = hashlib.sha256()
-        size = _write_stream(f.read, dst, quota, digest, mode)
+        size = _write_stream(f.read, dst, budget, digest, mode)
     return size, digest.hexdigest()
 
 
@@ -677,12 +871,20 @@ def _walk(folder: Path) -> Iterator[tuple[str, Path, bool]]:
                 yield rel, Path(entry.path), False
 
 
-def _snapshot(source: Path, kind: str, name: str, dest: Path, quota: _Quota):
+def _snapshot(source: Path, kind: str, name: str, dest: Path, budget: _Budget):
     dest.mkdir()
     if kind == "file":
-        size, digest = _copy_file(source, dest / name, quota)
+        budget.entry(is_file=True)
+        budget.declare(source.lstat().st_size)
+        size, digest = _copy_file(source, dest / name, budget)
         return [name], size, {name: digest}
-    entries = list(_walk(source))
+    entries = []
+    for rel, path, is_dir in _walk(source):  # limits and names checked before any copy
+        budget.entry(is_file=not is_dir)
+        check_path(rel)
+        if not is_dir:
+            budget.declare(path.lstat().st_size)
+        entries.append((rel, path, is_dir))
     for rel, _path, is_dir in entries:  # parents come before their content
         if is_dir:
             (dest / rel).mkdir()
@@ -692,7 +894,7 @@ def _snapshot(source: Path, kind: str, name: str, dest: Path, quota: _Quota):
         # sha256 and the copies release the GIL: hash several files at once
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="eo-jlab-share") as pool:
             futures = {
-                pool.submit(_copy_file, path, dest / rel, quota): rel for rel, path in regular
+                pool.submit(_copy_file, path, dest / rel, budget): rel for rel, path in regular
             }
             try:
                 for future in as_completed(futures):
@@ -703,44 +905,133 @@ def _snapshot(source: Path, kind: str, name: str, dest: Path, quota: _Quota):
                 raise
     else:
         for rel, path in regular:
-            done[rel] = _copy_file(path, dest / rel, quota)
+            done[rel] = _copy_file(path, dest / rel, budget)
     files = sorted(done)
     return files, sum(done[f][0] for f in files), {f: done[f][1] for f in files}
 
 
-def _extract(fileobj: IO[bytes], kind: str, name: str, dest: Path, quota: _Quota):
-    """Extract a tar stream, confined: only regular files and folders, relative names."""
+HEADER_BYTES = 1 << 20  # the most a tar's extended header (pax, GNU long name) may take
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """Tar headers whose extended parts (read whole into memory by tarfile) are bounded."""
+
+    def _proc_member(self, tarfile_):
+        extended = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
+                    tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)  # fmt: skip
+        if self.type in extended and self.size > HEADER_BYTES:
+            raise BadRequest(
+                f"The tar stream has an extended header of {human_size(self.size)}; at most "
+                f"{human_size(HEADER_BYTES)} is accepted."
+            )
+        return super()._proc_member(tarfile_)
+
+
+class _Inflated(io.RawIOBase):
+    """An upload's tar stream, decompressed here (gzip, bzip2, xz, or none) a bounded piece
+    at a time: tarfile's own stream mode inflates a whole input block at once, which a small
+    bzip2 block can turn into gigabytes in memory."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw = raw
+        self.pending = raw.read(6)
+        head = self.pending
+        self.gzip = head[:2] == b"\x1f\x8b"
+        if self.gzip:
+            self.inflater: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif head[:3] == b"BZh":
+            self.inflater = bz2.BZ2Decompressor()
+        elif head[:6] == b"\xfd7zXZ\x00":
+            self.inflater = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+        else:
+            self.inflater = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _input(self) -> bytes:
+        if self.pending:
+            data, self.pending = self.pending, b""
+            return data
+        return self.raw.read(1 << 16)
+
+    def _inflate(self, n: int) -> bytes:
+        """Up to ``n`` inflated bytes (b"" at the end of the compressed stream)."""
+        inflater = self.inflater
+        while not inflater.eof:
+            if self.gzip:  # zlib keeps the input it did not use in unconsumed_tail
+                data = inflater.unconsumed_tail or self._input()
+                exhausted = not data
+            else:  # bz2 and lzma keep it inside, and say when they need more
+                data = self._input() if inflater.needs_input else b""
+                exhausted = inflater.needs_input and not data
+            try:
+                out = inflater.decompress(data, n)
+            except (zlib.error, lzma.LZMAError, OSError, EOFError):
+                raise BadRequest("The content is not readable compressed data.") from None
+            if out:
+                return out
+            if exhausted and not inflater.eof:
+                raise BadRequest("The compressed content ends early: the upload is incomplete.")
+        return b""
+
+    def readinto(self, buffer) -> int:
+        n = len(buffer)
+        if self.inflater is not None:
+            data = self._inflate(n)
+        elif self.pending:
+            data, self.pending = self.pending[:n], self.pending[n:]
+        else:
+            data = self.raw.read(n)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _extract(fileobj: IO[bytes], kind: str, name: str, dest: Path, budget: _Budget):
+    """Extract a tar stream (plain, gzip, bzip2 or xz), confined: only regular files and
+    folders, relative names; every member counts against the limits before it is written."""
     dest.mkdir()
     files, checksums, total = [], {}, 0
     try:
-        tar = tarfile.open(fileobj=fileobj, mode="r|*")
+        tar = tarfile.open(fileobj=_Inflated(fileobj), mode="r|", tarinfo=_BoundedTarInfo)
     except tarfile.TarError:
         raise BadRequest("The content is not a readable tar stream.") from None
     with tar:
-        for member in tar:
-            rel = clean_relative(member.name, "member")
-            if any(p.startswith(".") for p in rel.parts) and kind == "directory":
-                continue
-            if member.isdir():
+        try:
+            for member in tar:
+                regular = member.isreg()
+                budget.entry(is_file=regular)
+                if regular:
+                    budget.declare(member.size)  # before a byte of it is inflated
+                rel = clean_relative(member.name, "member")
+                if any(p.startswith(".") for p in rel.parts) and kind == "directory":
+                    continue
                 if kind == "directory":
-                    dest.joinpath(*rel.parts).mkdir(parents=True, exist_ok=True)
-                continue
-            if not member.isreg():
-                raise BadRequest(f"The tar member {member.name!r} is not a regular file or folder.")
-            if kind == "file":
-                if files:
-                    raise BadRequest("A file share takes exactly one file.")
-                rel = PurePosixPath(name)
-            target = dest.joinpath(*rel.parts)
-            if rel.as_posix() in checksums:
-                raise BadRequest(f"The tar stream holds {member.name!r} twice.")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            data = tar.extractfile(member)
-            digest = hashlib.sha256()
-            size = _write_stream(data.read, target, quota, digest, 0o444)
-            files.append(rel.as_posix())
-            checksums[rel.as_posix()] = digest.hexdigest()
-            total += size
+                    check_path(rel.as_posix())
+                if member.isdir():
+                    if kind == "directory":
+                        dest.joinpath(*rel.parts).mkdir(parents=True, exist_ok=True)
+                    continue
+                if not regular:
+                    raise BadRequest(
+                        f"The tar member {member.name!r} is not a regular file or folder."
+                    )
+                if kind == "file":
+                    if files:
+                        raise BadRequest("A file share takes exactly one file.")
+                    rel = PurePosixPath(name)
+                target = dest.joinpath(*rel.parts)
+                if rel.as_posix() in checksums:
+                    raise BadRequest(f"The tar stream holds {member.name!r} twice.")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                data = tar.extractfile(member)
+                digest = hashlib.sha256()
+                size = _write_stream(data.read, target, budget, digest, 0o444)
+                files.append(rel.as_posix())
+                checksums[rel.as_posix()] = digest.hexdigest()
+                total += size
+        except tarfile.TarError:
+            raise BadRequest("The tar stream is damaged or ends early.") from None
     if kind == "file" and not files:
         raise BadRequest("A file share takes exactly one file; the tar stream had none.")
     files.sort()
