@@ -58,6 +58,19 @@ class EOJLab(Configurable):
         50_000_000, help="Largest upstream answer eo_jlab reads, in bytes; larger ones are refused."
     ).tag(config=True)
 
+    max_connections_per_host = Int(
+        20,
+        help="""Upstream requests under way at once to one origin (scheme, host, port), out of
+        a shared pool of 100 connections: one slow service cannot take them all. A request
+        waiting for a slot counts against its request_timeout. 1 to 100.""",
+    ).tag(config=True)
+
+    @validate("max_connections_per_host")
+    def _valid_per_host(self, proposal: dict[str, Any]) -> int:
+        if not 1 <= proposal["value"] <= 100:
+            raise TraitError("EOJLab.max_connections_per_host must be between 1 and 100")
+        return proposal["value"]
+
     shared_root = Unicode(
         "",
         help="""Folder of the local share store (single-user servers and the demo). Empty:
@@ -199,6 +212,7 @@ class Services:
             timeout=config.request_timeout,
             max_bytes=config.max_response_bytes,
             endpoints=self.endpoints.all(),
+            per_host=config.max_connections_per_host,
         )
         self.catalogues = CatalogueRegistry(self.endpoints.catalogues, self.http)
         self.processing = ProcessingRegistry(
@@ -232,6 +246,10 @@ class EOJLabApp(ExtensionApp):
         event_logger.register_event_schema(JOB_EVENT_SCHEMA)
         self.services = Services(config, event_logger)
         self.settings.update({"eo_jlab_services": self.services})
+        # jupyter-server's access log scrubs ?token= and friends; a quicklook's ?href= may be
+        # a presigned URL (its signature in the query): scrubbed too.
+        scrubbed = list(self.settings.get("extra_log_scrub_param_keys") or [])
+        self.settings["extra_log_scrub_param_keys"] = [*scrubbed, "href"]
         endpoints = ", ".join(f"{e.id} ({e.protocol})" for e in self.services.endpoints.all())
         self.log.info("eo_jlab %s: endpoints: %s", __version__, endpoints or "none configured")
         if config.share_service_url:

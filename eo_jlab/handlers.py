@@ -43,10 +43,12 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.utils import url_path_join
 from pydantic import BaseModel, ValidationError
+from tornado.log import app_log
 
 from .catalogue import SearchRequest
 from .errors import BadRequest, EOJLabError
 from .models import describe_validation_error
+from .net import redact_urls
 from .processing.base import ExecutionRequest, JobStatus
 from .processing.sandbox import SandboxService
 from .sharing import (
@@ -119,12 +121,24 @@ class EOJLabHandler(ExtensionHandlerMixin, APIHandler):
                 self.request.method,
                 self.request.path,
                 e.status,
-                e.message,
+                redact_urls(e.message),
             )
             if not self._finished:
                 self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
             return
         super()._handle_request_exception(e)
+
+    # The request's query may hold the user's token (?token=) or a presigned URL (?href=):
+    # tornado's own lines (the uncaught-exception one also prints the whole request) never
+    # carry it; the path says which route failed.
+    def _request_summary(self) -> str:
+        return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if isinstance(value, tornado.web.HTTPError):
+            super().log_exception(typ, value, tb)  # one line, with the summary above
+            return
+        app_log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]

@@ -9,6 +9,11 @@ Guard rails (DESIGN.md, "Guard rails"):
   hop is checked again; names are resolved once and the connection is pinned to the checked
   address, so a DNS answer cannot change between the check and the connection;
 * link-local and cloud metadata addresses are refused always, whatever the allow-list says;
+* at most ``per_host`` requests to one origin (scheme, host, port) are under way at once
+  (``c.EOJLab.max_connections_per_host``, below the pool of ``MAX_CONNECTIONS``), so one slow
+  service cannot take every connection; waiting for a slot counts against the deadline;
+* a redirect's ``Location`` that no URL parser takes is the service's fault (502), like
+  every other value an upstream sends;
 * the client builds its own headers: Jupyter cookies, tokens and XSRF values of the browser
   are never forwarded; endpoint credentials go only to that endpoint's own origin;
 * XML is parsed with no DTD loading, no network, no entity expansion, and a document that
@@ -18,12 +23,15 @@ Guard rails (DESIGN.md, "Guard rails"):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ipaddress
 import json
+import logging
+import re
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -36,8 +44,11 @@ from . import __version__
 from .errors import BadRequest, EOJLabError, Forbidden, UpstreamError, UpstreamTimeout
 from .models import Endpoint
 
+log = logging.getLogger(__name__)
 USER_AGENT = f"eo-jlab/{__version__} (+https://github.com/eo-jlab/eo_jlab)"
 MAX_REDIRECTS = 5
+MAX_CONNECTIONS = 100  # the shared pool; one origin gets at most ``per_host`` of it
+PER_HOST = 20
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Never forwarded, whoever asks: these belong to the user's Jupyter session or to endpoint auth.
 _SESSION_HEADERS = {"cookie", "authorization", "proxy-authorization", "x-xsrftoken", "x-csrftoken"}
@@ -221,10 +232,14 @@ class HttpClient:
         timeout: float = 30.0,
         max_bytes: int = 50_000_000,
         endpoints: Iterable[Endpoint] = (),
+        per_host: int = PER_HOST,
     ):
         self.policy = policy
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.per_host = per_host
+        self._slots: dict[tuple[str, str, int], asyncio.Semaphore] = {}
+        self._holders: dict[tuple[str, str, int], int] = {}
         self._auth_by_origin = {
             _origin(httpx.URL(e.url)): e.auth for e in endpoints if e.is_remote and e.auth
         }
@@ -234,11 +249,37 @@ class HttpClient:
             cookies=CookieJar(policy=_NoCookies()),
             # The total deadline is enforced around each request; these only bound each phase.
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=20),
         )
+
+    @contextlib.asynccontextmanager
+    async def _host_slot(self, url: httpx.URL) -> AsyncIterator[None]:
+        """One of the ``per_host`` slots of the URL's origin, held until its answer is read."""
+        key = _origin(url)
+        slots = self._slots.get(key)
+        if slots is None:
+            slots = self._slots[key] = asyncio.Semaphore(self.per_host)
+        self._holders[key] = self._holders.get(key, 0) + 1
+        try:
+            async with slots:
+                yield
+        finally:
+            self._holders[key] -= 1
+            if not self._holders[key]:  # nobody holds or waits: forget the origin
+                del self._holders[key], self._slots[key]
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def set_credentials(self, url: str, auth: Any | None) -> None:
+        """From now on send ``auth.headers()`` to ``url``'s origin, under the same rules as
+        configured endpoints' credentials (that origin only, never across a redirect); None
+        stops. For services known only at run time (the local sandbox's per-start token)."""
+        origin = _origin(httpx.URL(url))
+        if auth is None:
+            self._auth_by_origin.pop(origin, None)
+        else:
+            self._auth_by_origin[origin] = auth
 
     async def get(self, url: str, **kwargs: Any) -> UpstreamResponse:
         return await self.request("GET", url, **kwargs)
@@ -286,7 +327,15 @@ class HttpClient:
         except (asyncio.TimeoutError, httpx.TimeoutException):
             raise UpstreamTimeout(
                 f"The service at {_host_of(url)} did not answer within {deadline:g} seconds.",
-                {"url": _redact(url), "timeout": deadline},
+                {"url": redact_url(url), "timeout": deadline},
+            ) from None
+        except EOJLabError:
+            raise
+        except Exception as exc:  # whatever else an answer provokes is still the service's
+            log.warning("eo_jlab: unexpected error talking to %s", redact_url(url), exc_info=True)
+            raise UpstreamError(
+                f"Could not talk to the service at {_host_of(url)} ({redact_urls(_reason(exc))}).",
+                {"url": redact_url(url)},
             ) from None
 
     async def _send(
@@ -317,24 +366,25 @@ class HttpClient:
                 raise UpstreamError(
                     f"The service at {_host_of(history[0])} redirected to {_host_of(target)}, "
                     f"which eo-jlab refuses: {exc.message}",
-                    {"url": _redact(history[0]), "redirect": _redact(str(target))},
+                    {"url": redact_url(history[0]), "redirect": redact_url(str(target))},
                 ) from None
             request_headers = self._headers(
                 target, headers, same_origin=_origin(target) == first_origin
             )
-            response = await self._open(
-                method, target, address, request_headers, json_body, content
-            )
-            try:
-                if response.is_redirect and "location" in response.headers:
-                    history.append(str(target))
-                    target = target.join(response.headers["location"])
-                    if response.status_code in (301, 302, 303) and method != "HEAD":
-                        method, json_body, content = "GET", None, None
-                    continue
-                body = await self._read_capped(response, target, max_bytes)
-            finally:
-                await response.aclose()
+            async with self._host_slot(target):
+                response = await self._open(
+                    method, target, address, request_headers, json_body, content
+                )
+                try:
+                    if response.is_redirect and "location" in response.headers:
+                        history.append(str(target))
+                        target = _redirect(target, response.headers["location"])
+                        if response.status_code in (301, 302, 303) and method != "HEAD":
+                            method, json_body, content = "GET", None, None
+                        continue
+                    body = await self._read_capped(response, target, max_bytes)
+                finally:
+                    await response.aclose()
             result = UpstreamResponse(
                 status=response.status_code,
                 headers=response.headers,
@@ -348,7 +398,7 @@ class HttpClient:
                     f"The service at {_host_of(target)} answered HTTP {response.status_code}"
                     f" {response.reason_phrase}.".replace(" .", "."),
                     {
-                        "url": _redact(str(target)),
+                        "url": redact_url(str(target)),
                         "status": response.status_code,
                         "excerpt": result.excerpt(),
                     },
@@ -356,7 +406,7 @@ class HttpClient:
             return result
         raise UpstreamError(
             f"The service at {_host_of(url)} redirected more than {MAX_REDIRECTS} times.",
-            {"url": _redact(url)},
+            {"url": redact_url(url)},
         )
 
     async def _check(self, url: httpx.URL) -> str:
@@ -378,6 +428,8 @@ class HttpClient:
                 {"host": host},
             )
         port = _origin(url)[2]
+        if not 0 < port < 65536:
+            raise UnusableURL(f"The URL's port {port} is not a port number.")
         try:
             ipaddress.ip_address(host)
             return host
@@ -387,7 +439,7 @@ class HttpClient:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, port, type=socket.SOCK_STREAM
             )
-        except OSError:
+        except (OSError, UnicodeError):  # UnicodeError: a label IDNA refuses (too long...)
             raise UpstreamError(
                 f"The host name {host} could not be resolved.", {"host": host}
             ) from None
@@ -433,10 +485,15 @@ class HttpClient:
             return await self._client.send(request, stream=True)
         except httpx.TimeoutException:
             raise
+        except httpx.InvalidURL:  # httpx reads a redirect's Location even when not following
+            raise UpstreamError(
+                f"The service at {_host_of(url)} redirected to an address that is not a valid URL.",
+                {"url": redact_url(url)},
+            ) from None
         except httpx.HTTPError as exc:
             raise UpstreamError(
                 f"Could not connect to the service at {_host_of(url)} ({_reason(exc)}).",
-                {"url": _redact(str(url))},
+                {"url": redact_url(str(url))},
             ) from None
 
     async def _read_capped(self, response: httpx.Response, url: httpx.URL, max_bytes: int) -> bytes:
@@ -446,7 +503,7 @@ class HttpClient:
             return UpstreamError(
                 f"The answer of the service at {_host_of(url)} is larger than the limit of "
                 f"{max_bytes:,} bytes (c.EOJLab.max_response_bytes).",
-                {"url": _redact(str(url)), "limit": max_bytes},
+                {"url": redact_url(str(url)), "limit": max_bytes},
             )
 
         if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -465,9 +522,21 @@ class HttpClient:
             raise UpstreamError(
                 f"The connection to the service at {_host_of(url)} broke while reading its answer"
                 f" ({_reason(exc)}).",
-                {"url": _redact(str(url))},
+                {"url": redact_url(str(url))},
             ) from None
         return b"".join(chunks)
+
+
+def _redirect(url: httpx.URL, location: str) -> httpx.URL:
+    """Where a redirect leads: a ``Location`` no URL parser takes (``http:\\\\host\\path``)
+    is the service's fault, a 502 sentence."""
+    try:
+        return url.join(location)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        raise UpstreamError(
+            f"The service at {_host_of(url)} redirected to an address that is not a valid URL.",
+            {"url": redact_url(url)},
+        ) from None
 
 
 def _reason(exc: BaseException) -> str:
@@ -491,17 +560,53 @@ def join_url(base: str, href: str) -> str:
     except ValueError:
         raise UpstreamError(
             f"The service at {_host_of(base)} sent a malformed link: {href[:200]!r}.",
-            {"url": _redact(base), "href": href[:200]},
+            {"url": redact_url(base), "href": href[:200]},
         ) from None
 
 
-def _redact(url: str) -> str:
-    """Drop credentials and the query (which may carry API keys) from a URL shown to users."""
+def redact_url(url: str | httpx.URL) -> str:
+    """Drop credentials, the query (which may carry API keys or presigned signatures) and the
+    fragment from a URL shown to users or written to a log; "" when it is no URL."""
     try:
-        u = httpx.URL(url)
+        u = httpx.URL(str(url))
         return str(u.copy_with(userinfo=b"", query=None, fragment=None))
     except Exception:
         return ""
+
+
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` (a log line, a sentence) with every URL in it passed through ``redact_url``."""
+
+    def redact(match: re.Match[str]) -> str:
+        url = match.group(0)
+        return redact_url(url) or re.split(r"[?#]", url, maxsplit=1)[0]
+
+    return _URL_IN_TEXT.sub(redact, text)
+
+
+class _RedactedRecords(logging.Filter):
+    """httpx logs every request's URL (INFO) and httpcore its headers (DEBUG): their lines
+    carry no query string or credentials either (a record is only built when its level is
+    on, so this costs nothing otherwise)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(a) if isinstance(a, httpx.URL) else redact_urls(a) if isinstance(a, str)
+                else a
+                for a in record.args
+            )  # fmt: skip
+        if isinstance(record.msg, str):
+            record.msg = redact_urls(record.msg)
+        return True
+
+
+for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2",
+              "httpcore.proxy", "httpcore.socks"):  # fmt: skip
+    logging.getLogger(_name).addFilter(_RedactedRecords())
 
 
 # --- XML -------------------------------------------------------------------------------

@@ -13,16 +13,21 @@ import base64
 import hashlib
 import json
 import math
+import os
+import stat
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..errors import BadRequest, UpstreamError
+from ..errors import BadRequest, NotFound, UpstreamError
 from ..models import CatalogueEndpoint
+from ..net import _host_of
+from ..proxied import header_media_type, quicklook_type
 
 OPERATORS = ("lt", "lte", "gt", "gte", "eq")
 QUICKLOOK_MAX_BYTES = 5_000_000
@@ -239,12 +244,61 @@ class Catalogue(ABC):
         response = await http.get(
             href, headers={"Accept": "image/*"}, max_bytes=QUICKLOOK_MAX_BYTES
         )
-        kind = response.content_type
-        if not kind.startswith("image/") or kind == "image/svg+xml":
+        declared = header_media_type(response.headers.get_list("content-type"))
+        kind = quicklook_type(declared)
+        if kind is None:
+            said = "an unreadable type" if declared is None else declared or "no type"
             raise UpstreamError(
-                f"The quicklook at {href[:200]} is not a raster image ({kind or 'no type'})."
+                f"The quicklook at {_host_of(href)} is not a raster image ({said[:100]})."
             )
         return response.content, kind
+
+
+def read_regular_file(path: str | Path, max_bytes: int, name: str) -> bytes:
+    """The bytes of a local file a catalogue points at (call it in an executor).
+
+    Opened without blocking and checked on the open descriptor: a FIFO, a device or a
+    socket given an innocent name (``x.png``) would hold a worker thread for ever, so
+    anything but a regular file is refused (502 sentence), as is one over ``max_bytes``.
+    ``name`` says what the file is in the sentences. Missing: ``FileNotFoundError``.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UpstreamError(
+                f"The {name} is not a regular file: eo-jlab reads only regular files."
+            )
+        if info.st_size > max_bytes:
+            raise UpstreamError(f"The {name} is larger than the limit of {max_bytes:,} bytes.")
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := os.read(fd, min(1 << 20, max_bytes + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:  # it grew after the check
+                raise UpstreamError(f"The {name} is larger than the limit of {max_bytes:,} bytes.")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def local_quicklook(folder: Path, href: str) -> tuple[bytes, str]:
+    """A quicklook of a local static catalogue (in an executor): a regular file inside
+    ``folder`` named as an image, at most ``QUICKLOOK_MAX_BYTES``."""
+    target = Path(href).resolve()
+    kind = IMAGE_TYPES.get(target.suffix.lower())
+    if folder not in target.parents or kind is None:
+        raise NotFound("No such quicklook in this catalogue.")
+    try:
+        return read_regular_file(target, QUICKLOOK_MAX_BYTES, "quicklook"), kind
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotFound("No such quicklook in this catalogue.") from None
+    except OSError as exc:
+        raise UpstreamError(
+            f"The quicklook file could not be read ({exc.strerror or type(exc).__name__})."
+        ) from None
 
 
 def _text(value: Any) -> str | None:

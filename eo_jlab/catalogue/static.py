@@ -22,10 +22,8 @@ from urllib.parse import urljoin
 
 from ..errors import BadRequest, NotFound, UpstreamError
 from ..models import CatalogueEndpoint
-from ..net import HttpClient
+from ..net import HttpClient, redact_url
 from .base import (
-    IMAGE_TYPES,
-    QUICKLOOK_MAX_BYTES,
     Catalogue,
     PageToken,
     SearchPage,
@@ -33,9 +31,11 @@ from .base import (
     format_instant,
     infer_queryables,
     item_from_stac,
+    local_quicklook,
     matches_filters,
     parse_instant,
     queryables_schema,
+    read_regular_file,
 )
 
 log = logging.getLogger(__name__)
@@ -124,11 +124,9 @@ class StaticCatalogue(Catalogue):
         return await asyncio.get_running_loop().run_in_executor(None, self._read_local, href)
 
     def _read_local(self, path: str) -> dict[str, Any]:
-        file = Path(path)
-        if file.stat().st_size > self.http.max_bytes:
-            raise UpstreamError(f"{path} is larger than the size limit.")
+        data = read_regular_file(path, self.http.max_bytes, f"file {path}")
         try:
-            return json.loads(file.read_bytes())
+            return json.loads(data)
         except ValueError:
             raise UpstreamError(f"{path} is not valid JSON.") from None
 
@@ -203,7 +201,7 @@ class StaticCatalogue(Catalogue):
                 "eo_jlab static catalogue %s: skipped %d links or documents, e.g. %s",
                 self.endpoint.id,
                 len(skipped),
-                skipped[:3],
+                [redact_url(href) for href in skipped[:3]],
             )
         return await asyncio.get_running_loop().run_in_executor(
             None, self._make_index, collections, stac_items, stamp, skipped
@@ -304,17 +302,7 @@ class StaticCatalogue(Catalogue):
         return await asyncio.get_running_loop().run_in_executor(None, self._local_image, href)
 
     def _local_image(self, href: str) -> tuple[bytes, str]:
-        folder = Path(self.root).parent
-        target = Path(href).resolve()
-        kind = IMAGE_TYPES.get(target.suffix.lower())
-        if folder not in target.parents or kind is None:
-            raise NotFound("No such quicklook in this catalogue.")
-        try:
-            if target.stat().st_size > QUICKLOOK_MAX_BYTES:
-                raise UpstreamError("The quicklook is larger than 5 MB.")
-            return target.read_bytes(), kind
-        except FileNotFoundError:
-            raise NotFound("No such quicklook in this catalogue.") from None
+        return local_quicklook(Path(self.root).parent, href)
 
 
 def _item_interval(props: dict[str, Any]) -> tuple[datetime | None, datetime | None]:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..errors import BadRequest, Conflict, NotFound
+from ..errors import BadRequest, Conflict, EOJLabError, NotFound, UpstreamError
 from ..models import ProcessingEndpoint
 from ..net import HttpClient
+from ..proxied import JSON_TYPES, OCTET_TYPES, header_media_type, media_type, result_type
 from .base import Exchange, ExecutionRequest, ProcessingService, Result
 from .jobs import Job, JobStore
 from .monitor import JobMonitor
@@ -19,6 +21,7 @@ from .monitor import JobMonitor
 __all__ = ["Jobs", "ProcessingRegistry", "ResultContent"]
 
 JOB_SCHEMA_ID = "https://events.eo-jlab.dev/eo_jlab/job"
+log = logging.getLogger(__name__)
 
 
 class ProcessingRegistry:
@@ -100,7 +103,17 @@ class Jobs:
     async def execute(self, service_id: str, process_id: str, request: ExecutionRequest) -> Job:
         service = self.registry.get(service_id)
         exchange: list[Exchange] = []
-        remote = await service.submit(process_id, request, exchange)
+        try:
+            remote = await service.submit(process_id, request, exchange)
+        except EOJLabError:
+            raise
+        except Exception as exc:  # what an answer provoked that no adapter expected
+            log.exception("eo_jlab %s: unexpected error while submitting", service_id)
+            raise UpstreamError(
+                f"eo-jlab could not read the answer of the service {service_id!r} "
+                f"({type(exc).__name__}); the server log has the details.",
+                {"service": service_id},
+            ) from None
         job = await self.store.create(service_id, process_id, request.inputs, remote, exchange)
         await self.announce(job)
         self.monitor.watch(job)
@@ -152,9 +165,9 @@ class Jobs:
             if resolve is not None:
                 href = await resolve(href)
             response = await self.registry.http.get(href)
-            declared = response.content_type
-            if declared in ("", "application/octet-stream", "binary/octet-stream"):
-                declared = (found.mime_type or declared).split(";")[0].strip().lower()
+            declared = header_media_type(response.headers.get_list("content-type"))
+            if declared in OCTET_TYPES:  # no type said: the one the job's document gave
+                declared = media_type(found.mime_type) or declared
             return _safe_content(response.content, declared, output_id, href)
         if found.value is None:
             raise NotFound(f"The result {output_id!r} of this job has no content.")
@@ -187,26 +200,11 @@ class ResultContent:
     attachment: bool
 
 
-_INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"}
-_JSON_TYPES = {"application/json", "application/geo+json", "application/vnd.geo+json"}
-_XML_TYPES = {"application/xml", "text/xml", "application/gml+xml"}
-
-
-def _safe_content(body: bytes, mime_type: str, output_id: str, href: str) -> ResultContent:
-    """Pass through only types a browser renders harmlessly; XML as text, the rest as a
-    download (never HTML, SVG or script under the Jupyter origin)."""
-    name = _filename(href, output_id)
-    if mime_type in _INLINE_IMAGES:
-        return ResultContent(body, mime_type, name, False)
-    if mime_type == "image/tiff":
-        return ResultContent(body, mime_type, name, True)
-    if mime_type in _JSON_TYPES:
-        return ResultContent(body, mime_type, name, False)
-    if mime_type == "text/plain":
-        return ResultContent(body, "text/plain; charset=utf-8", name, False)
-    if mime_type in _XML_TYPES or (mime_type.endswith("+xml") and mime_type != "image/svg+xml"):
-        return ResultContent(body, "text/plain; charset=utf-8", name, False)
-    return ResultContent(body, "application/octet-stream", name, True)
+def _safe_content(body: bytes, mime_type: str | None, output_id: str, href: str) -> ResultContent:
+    """Sent with the fixed type ``proxied.result_type`` chooses (never HTML, SVG or script
+    under the Jupyter origin; ``mime_type`` None is an unreadable type: a download)."""
+    served = result_type(mime_type)
+    return ResultContent(body, served.content_type, _filename(href, output_id), served.attachment)
 
 
 def _filename(href: str, output_id: str) -> str:
@@ -217,7 +215,7 @@ def _filename(href: str, output_id: str) -> str:
 
 def _json_bytes(result: Result) -> bytes:
     value = result.value
-    if isinstance(value, str) and (result.mime_type or "").split(";")[0] in _JSON_TYPES:
+    if isinstance(value, str) and media_type(result.mime_type) in JSON_TYPES:
         try:
             value = json.loads(value)
         except ValueError:

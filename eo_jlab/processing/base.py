@@ -7,6 +7,8 @@ the job store and monitor (jobs.py) only ever see ``RemoteJob`` snapshots from `
 
 from __future__ import annotations
 
+import math
+import re
 from abc import ABC, abstractmethod
 from typing import Any, Literal
 
@@ -17,6 +19,25 @@ from ..models import ProcessingEndpoint
 JobControl = Literal["sync", "async"]
 JobStatus = Literal["accepted", "running", "successful", "failed", "dismissed"]
 FINAL_STATUSES = ("successful", "failed", "dismissed")
+
+
+_PERCENT = re.compile(r"[+-]?[0-9]{1,12}(\.[0-9]{0,12})?")
+
+
+def percent(value: Any) -> int | None:
+    """A job's progress as a service reported it (a number, or text such as WPS's
+    ``percentCompleted``), as 0..100; None for anything that is not a finite number: NaN,
+    ``1e999``, ``"abc"``, ``"²"``, a 5,000-digit string, a boolean. Never raises."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not _PERCENT.fullmatch(text):
+            return None
+        value = float(text)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return int(max(0, min(100, value)))
 
 
 class ProcessSummary(BaseModel):

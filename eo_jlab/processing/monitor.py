@@ -33,7 +33,9 @@
   to jupyter-server's event bus), so a browser that reloads sees the same list;
 * transient upstream failures keep the job polled (with backoff); a job the service no
   longer knows (404), or one that keeps failing for ``give_up_after`` seconds, is marked
-  failed with the reason.
+  failed with the reason. A poll that raises anything but eo-jlab's own errors (a bug, a
+  value no adapter expected) is logged with its traceback and retried with backoff; the
+  third in a row marks the job failed with a sentence, so no job stays unfinished for ever.
 """
 
 from __future__ import annotations
@@ -46,20 +48,21 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ..errors import EOJLabError, NotFound
-from ..net import AddressRefused, HostNotAllowed, UnusableURL
+from ..net import AddressRefused, HostNotAllowed, UnusableURL, redact_urls
 from .base import FINAL_STATUSES, Exchange, ProcessingService, RemoteJob
 from .jobs import Job, JobStore
 
 log = logging.getLogger(__name__)
 
 TICK = 0.5  # seconds between the scheduler's rounds while polls are due
+UNEXPECTED_LIMIT = 3  # polls in a row failing with an unexpected error fail the job
 
 
 class _Watch:
     """What the monitor knows of one followed job."""
 
     __slots__ = ("job", "interval", "gap", "changed_at", "failing_since", "previous", "key",
-                 "task")  # fmt: skip
+                 "task", "errors")  # fmt: skip
 
     def __init__(self, job: Job, interval: float, now: float):
         self.job = job
@@ -70,6 +73,7 @@ class _Watch:
         self.previous: list[dict] | None = None  # the raw exchange of the last poll written
         self.key = 0  # the heap entry that is current for this job (older ones are stale)
         self.task: asyncio.Task | None = None  # the poll under way
+        self.errors = 0  # unexpected errors of the polls in a row
 
 
 class JobMonitor:
@@ -216,14 +220,18 @@ class JobMonitor:
     async def _poll(self, watch: _Watch) -> None:
         try:
             again = await self._poll_once(watch)
+            watch.errors = 0
         except asyncio.CancelledError:
             raise
         except NotFound:  # the job left the store
             again = False
-        except Exception:  # a bug must not stop the monitor of every other job
+        except Exception as exc:  # a bug must not stop the monitor of every other job
             log.exception("eo_jlab job %s: unexpected error while polling", watch.job.id)
+            watch.errors += 1
             watch.interval = min(watch.interval * 2, self.max_interval)
-            again = True
+            # ... nor leave this one unfinished for ever: UNEXPECTED_LIMIT such polls in a
+            # row end the job, with a sentence.
+            again = watch.errors < UNEXPECTED_LIMIT or not await self._give_up(watch.job, exc)
         finally:
             watch.task = None
         if self._watches.get(watch.job.id) is not watch:
@@ -262,7 +270,11 @@ class JobMonitor:
             if time.monotonic() - watch.failing_since > self.give_up_after:
                 await self._finish_failed(job, f"The service stopped answering: {exc.message}")
                 return False
-            log.info("eo_jlab job %s: status check failed (%s); retrying", job.id, exc.message)
+            log.info(
+                "eo_jlab job %s: status check failed (%s); retrying",
+                job.id,
+                redact_urls(exc.message),
+            )
             watch.interval = min(watch.interval * 2, self.max_interval)
             return True
         answer = [e.model_dump() for e in exchange]
@@ -317,6 +329,19 @@ class JobMonitor:
                     done.set_exception(result)
                 else:
                     done.set_result(result)
+
+    async def _give_up(self, job: Job, exc: Exception) -> bool:
+        """Fail a job whose polls keep raising what nobody expected; True once it is final."""
+        try:
+            await self._finish_failed(
+                job,
+                "eo-jlab could not follow this job: reading the service's answer failed "
+                f"{UNEXPECTED_LIMIT} times ({type(exc).__name__}); the server log has the details.",
+            )
+        except Exception:
+            log.exception("eo_jlab job %s: could not be marked failed", job.id)
+            return False
+        return True
 
     async def _finish_failed(self, job: Job, message: str) -> None:
         updated = await self.store.mark(job.id, "failed", message)

@@ -29,6 +29,7 @@ from .base import (
     Range,
     RemoteJob,
     Result,
+    percent,
 )
 
 MAX_PAGES = 20
@@ -291,15 +292,20 @@ def execute_body(request: ExecutionRequest) -> dict[str, Any]:
 # --- results -------------------------------------------------------------------------
 
 
+def _mime(*candidates: Any) -> str | None:
+    """The first type the service gave as text (a number or an object there is ignored)."""
+    return next((c for c in candidates if isinstance(c, str) and c), None)
+
+
 def _result(output_id: str, value: Any, mime_type: str | None = None) -> Result:
     if isinstance(value, dict):
         if "href" in value:
             return Result(
-                id=output_id, href=str(value["href"]), mime_type=value.get("type") or mime_type
+                id=output_id, href=str(value["href"]), mime_type=_mime(value.get("type"), mime_type)
             )
         if "value" in value:
             fmt = value.get("format") if isinstance(value.get("format"), dict) else {}
-            mime = value.get("mediaType") or value.get("mimeType") or fmt.get("mediaType")
+            mime = _mime(value.get("mediaType"), value.get("mimeType"), fmt.get("mediaType"))
             return Result(id=output_id, value=value["value"], mime_type=mime or mime_type)
     return Result(id=output_id, value=value, mime_type=mime_type)
 
@@ -595,9 +601,6 @@ def _job_from(body: dict) -> RemoteJob:
     status = _STATUS.get(str(body.get("status", "")).lower())
     if status is None:
         raise UpstreamError(f"The service reported an unknown job status {body.get('status')!r}.")
-    progress = body.get("progress")
-    try:
-        progress = None if progress is None else max(0, min(100, int(progress)))
-    except (TypeError, ValueError):
-        progress = None
-    return RemoteJob(status=status, progress=progress, message=_text(body.get("message")))
+    return RemoteJob(
+        status=status, progress=percent(body.get("progress")), message=_text(body.get("message"))
+    )

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,6 +50,7 @@ from .base import (
     Range,
     RemoteJob,
     Result,
+    percent,
 )
 
 WPS = "http://www.opengis.net/wps/1.0.0"
@@ -123,7 +125,8 @@ def _number(text: str | None, data_type: str | None = None) -> Any:
         if kind in ("integer", "int", "long", "short", "nonnegativeinteger", "positiveinteger"):
             return int(text)
         if kind in ("float", "double", "decimal"):
-            return float(text)
+            number = float(text)
+            return number if math.isfinite(number) else text  # JSON has no inf or NaN
         if kind == "boolean":
             return text.strip().lower() in ("true", "1")
     except ValueError:
@@ -579,7 +582,10 @@ def _job(root: etree._Element, url: str) -> RemoteJob:
     status_url = root.get("statusLocation") or None
     job_id = None
     if status_url:
-        job_id = urlsplit(status_url).path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".xml")
+        try:
+            job_id = urlsplit(status_url).path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".xml")
+        except ValueError:  # "http://[::1": the status is asked for there, and refused then
+            job_id = None
     status = _child(root, "Status")
     if status is None:
         raise UpstreamError(
@@ -596,8 +602,7 @@ def _job(root: etree._Element, url: str) -> RemoteJob:
         job.status, job.progress = "accepted", 0
     elif name in ("ProcessStarted", "ProcessPaused"):
         job.status = "running"
-        percent = state.get("percentCompleted")
-        job.progress = max(0, min(100, int(percent))) if percent and percent.isdigit() else None
+        job.progress = percent(state.get("percentCompleted"))
     elif name == "ProcessSucceeded":
         job.status, job.progress = "successful", 100
         job.results = _results(root)

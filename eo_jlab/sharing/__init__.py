@@ -12,15 +12,15 @@
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import threading
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from ..errors import BadRequest
+from ..proxied import file_type
 from .store import Caller, ShareLimits, ShareStore
 
 if TYPE_CHECKING:
@@ -58,26 +58,10 @@ def sharing_off() -> BadRequest:
     return BadRequest(SHARING_OFF)
 
 
-# Text types shown as text/plain (never HTML: shared content is untrusted).
-TEXT_SUFFIXES = {
-    ".txt", ".md", ".py", ".r", ".csv", ".tsv", ".yaml", ".yml", ".toml", ".cfg", ".ini",
-    ".sh", ".xml", ".html", ".htm", ".js", ".ts", ".css", ".log", ".sql", ".rst", ".tex",
-}  # fmt: skip
-JSON_SUFFIXES = {".ipynb", ".json", ".geojson"}
-IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
-
-
 def content_type(name: str) -> tuple[str, bool]:
-    """(safe Content-Type, attachment?) of a shared file by its name."""
-    suffix = PurePosixPath(name).suffix.lower()
-    if suffix in JSON_SUFFIXES:
-        return "application/json", False
-    if suffix in TEXT_SUFFIXES:
-        return "text/plain; charset=utf-8", False
-    guessed = mimetypes.guess_type(name)[0]
-    if guessed in IMAGE_TYPES:
-        return guessed, False
-    return "application/octet-stream", True
+    """(safe Content-Type, attachment?) of a shared file by its name (``proxied.file_type``)."""
+    served = file_type(name)
+    return served.content_type, served.attachment
 
 
 _stores: dict[str, ShareStore] = {}
