@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import groupby
 from typing import Any
 
 from ..errors import BadRequest
 
 
 def _check_text(value: str, language: str) -> None:
+    """Refuse what the language's strings cannot hold (a 400 sentence, never a changed value).
+
+    R and bash strings are C strings: a NUL would end them, and dropping or replacing it
+    would make the code ask for another id or path than the item's. Lone UTF-16 surrogates
+    (possible in JSON) have no UTF-8 form. Python strings hold both, so ``py`` accepts them.
+    """
     if "\x00" in value:
         raise BadRequest(f"A value holds a NUL character, which {language} strings cannot carry.")
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
@@ -36,7 +43,8 @@ def py(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, str):
-        _check_text(value, "Python")
+        # repr escapes every non-printable character (controls, NUL, bidi and format
+        # characters, line separators, surrogates) and keeps printable ones as they are.
         return repr(value)
     if isinstance(value, (int, float)):
         _check_number(value)
@@ -54,16 +62,19 @@ _R_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def r_str(value: str) -> str:
-    """An R string literal: ASCII only, quotes/backslashes/controls/non-ASCII escaped."""
+    """An R string literal: ASCII only, quotes/backslashes/controls/non-ASCII escaped.
+
+    Every other character that is not printable ASCII is written as a Unicode escape
+    (``\\u{...}``, ``\\U{...}``), controls included: R refuses a literal that mixes Unicode
+    escapes with hex or octal ones (``\\x01``), so those are never written.
+    """
     _check_text(value, "R")
     out = ['"']
     for ch in value:
         code = ord(ch)
         if ch in _R_ESCAPES:
             out.append(_R_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x7F:
+        elif 0x20 <= code < 0x7F:
             out.append(ch)
         elif code <= 0xFFFF:
             out.append(f"\\u{{{code:04x}}}")
@@ -107,11 +118,24 @@ def r_backtick(name: str) -> str:
 
 
 def sh(value: Any) -> str:
-    """A single-quoted shell word; non-strings are written as JSON first."""
+    """A shell word for bash; non-strings are written as JSON first.
+
+    Printable text (and newlines) goes in single quotes. Runs of other characters (controls,
+    bidi and format characters, line separators) go in ANSI-C quotes as their UTF-8 bytes
+    (``$'\\xe2\\x80\\xae'``), so the cell shows no invisible or reordering character and a
+    terminal (a bash kernel's pty) receives none; bash joins the adjacent quoted parts.
+    """
     if not isinstance(value, str):
         value = json_text(value)
     _check_text(value, "shell")
-    return "'" + value.replace("'", "'\"'\"'") + "'"
+    parts = []
+    for safe, chars in groupby(value, key=lambda ch: ch == "\n" or ch.isprintable()):
+        run = "".join(chars)
+        if safe:
+            parts.append("'" + run.replace("'", "'\"'\"'") + "'")
+        else:
+            parts.append("$'" + "".join(f"\\x{b:02x}" for b in run.encode("utf-8")) + "'")
+    return "".join(parts) or "''"
 
 
 def json_text(value: Any) -> str:
