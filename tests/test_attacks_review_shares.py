@@ -56,7 +56,7 @@ from eo_jlab.app import EOJLab
 from eo_jlab.errors import BadRequest
 from eo_jlab.sharing import local_store
 from eo_jlab.sharing.service import _parser
-from eo_jlab.sharing.store import Caller, ShareLimits, ShareStore
+from eo_jlab.sharing.store import Caller, ShareStore
 
 from .servers import fail, free_port
 from .servers.hub import (
@@ -246,6 +246,8 @@ def test_hub_xz_bomb_is_refused_at_the_limit(hub, small_service):  # noqa: F811
 
 
 def test_inflating_a_tar_takes_bounded_memory(tmp_path):
+    from eo_jlab.sharing.store import ShareLimits
+
     bomb = xz_tar_of_zeros("zeros.bin", 128 * MIB)
     store = ShareStore(tmp_path / "store", limits=ShareLimits(share_bytes=256 * MIB))
     tracemalloc.start()
@@ -273,6 +275,8 @@ async def test_local_share_over_the_byte_limit_is_refused(api, workspace, share_
 
 
 async def test_limits_have_defaults(api, workspace, share_root, monkeypatch):  # noqa: F811
+    from eo_jlab.sharing.store import ShareLimits
+
     monkeypatch.delenv("EO_JLAB_SHARE_QUOTA_BYTES", raising=False)
     wanted = ShareLimits(2 * GIB, 10_000, 16 * MIB, 200, 10 * GIB)
     assert EOJLab().share_limits == wanted
