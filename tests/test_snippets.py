@@ -311,12 +311,24 @@ def test_item_without_links_is_printed_from_its_values(catalogues, kernels, work
 def test_requires_lists_the_libraries(catalogues):
     item = search_items(catalogues, "http", DEMO_SEARCH)[0]
     target = {"kind": "item", "catalogue": "http", "item": item}
-    assert snippet(catalogues, target, "python").requires == ["pystac", "requests"]
-    assert snippet(catalogues, target, "r").requires == ["jsonlite", "httr"]
+    assert snippet(catalogues, target, "python").requires == ["pystac"]
+    assert snippet(catalogues, target, "r").requires == ["jsonlite"]
     assert snippet(catalogues, target, "shell").requires == ["bash", "curl", "jq"]
     for language in ("python", "r", "shell"):
         made = snippet(catalogues, target, language)
         assert "eo_jlab" not in made.code and made.language == language
+
+
+def test_item_cells_are_short_and_repeat_no_helpers(catalogues):
+    """Issue 19 friction 12: each inserted product repeated ~30 lines of helpers. A product's
+    cell now defines no function, and the Python one is a library call of a few lines."""
+    for source in ("disk", "http"):
+        item = search_items(catalogues, source, DEMO_SEARCH)[0]
+        target = {"kind": "item", "catalogue": source, "item": item}
+        for language, definition in (("python", "def "), ("r", "function("), ("shell", "() {")):
+            code = snippet(catalogues, target, language).code
+            assert definition not in code, (source, language, code)
+            assert len(code.strip().splitlines()) <= (10 if language == "python" else 12), code
 
 
 def test_opensearch_items_use_their_link(catalogues):

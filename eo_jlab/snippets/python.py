@@ -37,10 +37,6 @@ def absolute_href(href, base):
         return urljoin(base, href)
     return str((Path(base).parent / href).resolve())
 """
-READ_IMPORTS = (
-    "import json\nfrom pathlib import Path\nfrom urllib.parse import urljoin\n\n"
-    "import pystac\nimport requests\n"
-)
 
 
 def render(plan: ItemPlan | SearchPlan, *, widgets: bool) -> tuple[str, list[str]]:
@@ -60,14 +56,32 @@ def render(plan: ItemPlan | SearchPlan, *, widgets: bool) -> tuple[str, list[str
     return code, requires
 
 
+# One item: pystac reads it and makes its asset links absolute. pystac (1.15) turns every
+# backslash of a path or link into a slash: an item whose location or links hold one is read
+# with the helpers of the search code instead.
+ITEM = """\
+import pystac
+
+item = pystac.Item.from_file({href})
+item.make_asset_hrefs_absolute()
+items = [item]
+print(item.id)
+for key, asset in item.assets.items():
+    print(f"  {{key}}: {{asset.href}}")
+"""
+
+
 def _item(plan: ItemPlan, widgets: bool) -> tuple[str, list[str]]:
     if plan.loader == "stac":
+        href = plan.href or ""
+        if "\\" not in href and not any("\\" in a for a in plan.assets.values()):
+            return ITEM.format(href=py(href)), ["pystac"]
         code = (
-            READ_IMPORTS
-            + "\n\n"
+            "import json\nfrom pathlib import Path\nfrom urllib.parse import urljoin\n\n"
+            "import pystac\nimport requests\n\n\n"
             + READ_STAC
             + "\n\n"
-            + f"item_href = {py(plan.href)}\n"
+            + f"item_href = {py(href)}\n"
             + "item = pystac.Item.from_dict(read_stac(item_href))\n"
             + "items = [item]\n"
             + PRINT_ITEM.replace("    ", "", 1).replace("\n    ", "\n")

@@ -142,11 +142,24 @@ def _assets(plan: ItemPlan) -> str:
     return "list(" + ", ".join(f"{r_str(k)} = {r_str(v)}" for k, v in plan.assets.items()) + ")"
 
 
+# One item: jsonlite reads it from its URL or file; relative asset links are made absolute
+# against the item's own location.
+ITEM = r"""item <- jsonlite::read_json(href)
+base <- sub("[^/]*$", "", href)
+cat(item$id, "\n", sep = "")
+for (key in names(item$assets)) {
+  asset <- item$assets[[key]]$href
+  if (!grepl("^([A-Za-z][A-Za-z0-9+.-]*:|/)", asset)) {
+    asset <- paste0(base, sub("^\\./", "", asset))
+  }
+  cat("  ", key, ": ", asset, "\n", sep = "")
+}
+"""
+
+
 def _item(plan: ItemPlan) -> tuple[str, list[str]]:
     if plan.loader == "stac":
-        code = READ_STAC + f"\nhref <- {r_str(plan.href or '')}\nitem <- read_stac(href)\n"
-        code += "print_item(item, href)\n"
-        return code, ["jsonlite", "httr"]
+        return f"href <- {r_str(plan.href or '')}  # the STAC item\n" + ITEM, ["jsonlite"]
     tail = (
         f"item_id <- {r_str(plan.id)}\n"
         f"assets <- {_assets(plan)}\n"

@@ -47,11 +47,16 @@ def _needs_curl(href: str) -> list[str]:
 def _item(plan: ItemPlan) -> tuple[str, list[str]]:
     if plan.loader == "stac":
         href = plan.href or ""
+        read = (
+            "curl -fsSL -H 'Accept: application/json' \"$href\" | "
+            if href.startswith(("http://", "https://"))
+            else ""
+        )
         code = (
             HEADER
-            + READ_STAC
-            + f"href={sh(href)}\n"
-            + f'read_stac "$href" | jq -r --arg base "$href" {sh(PRINT_ITEM)}\n'
+            + f"href={sh(href)}  # the STAC item\n"
+            + f'{read}jq -r --arg base "$href" {sh(PRINT_ITEM)}'
+            + ("\n" if read else ' <"$href"\n')
         )
         return code, ["bash", *_needs_curl(href)]
     lines = [HEADER.rstrip("\n")]
