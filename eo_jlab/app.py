@@ -16,6 +16,7 @@ from traitlets.config import Configurable
 
 from . import __version__, handlers
 from .catalogue import CatalogueRegistry
+from .catalogue.static import IndexLimits
 from .endpoints import EndpointRegistry
 from .models import CatalogueEndpoint, ProcessingEndpoint, describe_validation_error
 from .net import HostPolicy, HostRule, HttpClient
@@ -147,6 +148,40 @@ class EOJLab(Configurable):
         pywps.Process subclasses that take no arguments.""",
     ).tag(config=True)
 
+    static_index_max_documents = Int(
+        IndexLimits.documents,
+        help="""Static catalogues: documents one walk of a catalogue reads (catalogues,
+        collections, items; each feature of a FeatureCollection counts as one). Past it the
+        walk stops, searches answer from what was indexed and the endpoint probe says so.""",
+    ).tag(config=True)
+
+    static_index_max_bytes = Int(
+        IndexLimits.bytes,
+        help="""Static catalogues: bytes of documents one walk of a catalogue reads. Past it
+        the walk stops, searches answer from what was indexed and the endpoint probe says so.""",
+    ).tag(config=True)
+
+    static_index_max_seconds = Float(
+        IndexLimits.seconds,
+        help="""Static catalogues: seconds one walk of a catalogue may take (the first search
+        waits for it; later re-indexing of a remote catalogue runs in the background). Past it
+        the walk stops, searches answer from what was indexed and the endpoint probe says so.""",
+    ).tag(config=True)
+
+    @validate("static_index_max_documents", "static_index_max_bytes", "static_index_max_seconds")
+    def _valid_index_limit(self, proposal: dict[str, Any]) -> int | float:
+        if not proposal["value"] > 0:
+            raise TraitError(f"EOJLab.{proposal['trait'].name} must be more than 0")
+        return proposal["value"]
+
+    @property
+    def static_index_limits(self) -> IndexLimits:
+        return IndexLimits(
+            documents=self.static_index_max_documents,
+            bytes=self.static_index_max_bytes,
+            seconds=self.static_index_max_seconds,
+        )
+
     @validate("catalogues")
     def _valid_catalogues(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
         return _validated(proposal["value"], CatalogueEndpoint, "catalogues")
@@ -214,7 +249,9 @@ class Services:
             endpoints=self.endpoints.all(),
             per_host=config.max_connections_per_host,
         )
-        self.catalogues = CatalogueRegistry(self.endpoints.catalogues, self.http)
+        self.catalogues = CatalogueRegistry(
+            self.endpoints.catalogues, self.http, static_limits=config.static_index_limits
+        )
         self.processing = ProcessingRegistry(
             self.endpoints.processing, self.http, sandbox_dir=config.sandbox_dir,
             sandbox_state=Path(jupyter_data_dir()) / "eo_jlab" / "sandbox",

@@ -193,11 +193,13 @@ class ProcessingServicesHandler(EOJLabHandler):
 
 
 class EndpointProbeHandler(EOJLabHandler):
-    """``GET endpoints/{id}/probe``: is this configured service answering, and what is it called."""
+    """``GET endpoints/{id}/probe``: is this configured service answering, and what is it called
+    (``detail``: a sentence on its state, e.g. a static catalogue indexed partially)."""
 
     @tornado.web.authenticated
     async def get(self, endpoint_id: str) -> None:
         result = await self.services.endpoints.probe(endpoint_id, self.services.http)
+        result.detail = self.services.catalogues.note(endpoint_id)
         self.write_json(result)
 
 
