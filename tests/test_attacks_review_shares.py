@@ -13,7 +13,9 @@ manifest, no temporary folder, nothing in the service's ``.incoming``).
    zeros) against a 128 KiB limit: test_hub_xz_bomb_is_refused_at_the_limit; the store inflates
    a piece at a time (bounded memory whatever the compression ratio):
    test_inflating_a_tar_takes_bounded_memory; local mode, a 2 MiB (sparse) file over a 1 MiB
-   limit: test_local_share_over_the_byte_limit_is_refused.
+   limit: test_local_share_over_the_byte_limit_is_refused. The service refuses a body over
+   its --max-upload-bytes (by default what the limits need) from its Content-Length:
+   test_hub_upload_over_the_body_limit_is_refused_from_its_length.
 2. Defaults: EOJLab, the local store and the service all have a quota (10 GiB) and the other
    limits without any configuration: test_limits_have_defaults.
 3. Every file counts against the quota (4 KiB besides its bytes): 20,000 empty files under a
@@ -243,6 +245,15 @@ def test_hub_xz_bomb_is_refused_at_the_limit(hub, small_service):  # noqa: F811
     assert answer.status_code == 400 and "uncompressed" in answer.json()["error"], answer.text
     assert store_entries(store) == []
     assert os.listdir(store / ".incoming") == []
+
+
+def test_hub_upload_over_the_body_limit_is_refused_from_its_length(hub, small_service):  # noqa: F811
+    base, store = small_service  # 128 KiB + 100 x 8 KiB + 1 MiB: 1.9 MiB
+    body = os.urandom(3 * MIB)
+    answer = upload(hub, hub.token("alice"), {"name": "big", "kind": "file"}, body, base)
+    assert answer.status_code == 400, answer.text
+    assert "3.0 MiB" in answer.json()["error"] and "at most 1.9 MiB" in answer.json()["error"]
+    assert store_entries(store) == [] and os.listdir(store / ".incoming") == []
 
 
 def test_inflating_a_tar_takes_bounded_memory(tmp_path):
