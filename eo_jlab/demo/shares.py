@@ -41,8 +41,8 @@ CELLS = [
 
 Three steps, all offline: **search** the demo's static STAC catalogue with `pystac`, **look**
 at the footprints on a map, and **process** a scene with the sandbox's NDVI process over
-OGC WPS (`OWSLib`). Copy this share into your workspace (**Shared** section of the Earth
-Observation panel → **Public** → **Copy to my workspace**) and run the cells from there.
+OGC WPS (`OWSLib`). Copy this share into your workspace (Shared section of the Earth
+Observation panel → Public → Copy to my workspace) and run the cells from there.
 """),
     _code("""
 from datetime import datetime, timezone
@@ -100,8 +100,8 @@ show_items(items)
 ## NDVI with the local sandbox (OGC WPS 1.0.0)
 
 The demo's "Local sandbox" processing service runs PyWPS on a loopback port chosen when it
-starts: open the **Processes** section of the Earth Observation panel once so it runs, then
-run the cell. (Elsewhere, set `SANDBOX_URL` to any WPS offering an `ndvi` process.)
+starts: open the Processes section of the Earth Observation panel once so it runs, then run
+the cell. (Elsewhere, set `SANDBOX_URL` to any WPS offering an `ndvi` process.)
 """),
     _code("""
 import json
