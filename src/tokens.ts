@@ -35,7 +35,13 @@ export interface IProbeResult {
 export type EndpointHealth =
   | { state: 'unknown' }
   | { state: 'checking' }
-  | { state: 'ok'; title: string | null; elapsedMs: number }
+  | {
+      state: 'ok';
+      title: string | null;
+      elapsedMs: number;
+      /** A sentence on its state (a static catalogue indexed partially). */
+      detail?: string;
+    }
   | { state: 'error'; message: string; status: number };
 
 /** The shared eo_jlab state: configuration and endpoint health. */

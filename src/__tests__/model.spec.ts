@@ -41,9 +41,13 @@ const PROBES: Record<string, () => Promise<any>> = {
     ok: true,
     status: null,
     title: 'Local sandbox (3 process files)',
-    elapsed_ms: 1
+    elapsed_ms: 1,
+    detail: null
   })
 };
+
+const PARTIAL =
+  'Indexed partially: the walk of this static catalogue stopped at the bound of 1,500 documents (c.EOJLab.static_index_max_documents)';
 
 beforeEach(() => {
   getConfig.mockReset();
@@ -71,10 +75,34 @@ describe('EOJLabModel', () => {
       message: 'The service did not answer.',
       status: 504
     });
-    expect(model.health('sandbox').state).toBe('ok');
+    expect(model.health('sandbox')).toEqual({
+      state: 'ok',
+      title: 'Local sandbox (3 process files)',
+      elapsedMs: 1
+    });
     expect(model.health('unknown-id')).toEqual({ state: 'unknown' });
     expect(probeEndpoint).toHaveBeenCalledTimes(3);
     expect(changes).toBeGreaterThanOrEqual(4);
+  });
+
+  it("keeps the probe's detail sentence", async () => {
+    getConfig.mockResolvedValue(CONFIG);
+    probeEndpoint.mockImplementation(async id => ({
+      id,
+      ok: true,
+      status: 200,
+      title: 'Huge',
+      elapsed_ms: 3,
+      detail: PARTIAL
+    }));
+    const model = new EOJLabModel();
+    await model.refresh();
+    expect(model.health('cdse')).toEqual({
+      state: 'ok',
+      title: 'Huge',
+      elapsedMs: 3,
+      detail: PARTIAL
+    });
   });
 
   it('does not probe when probing is off', async () => {

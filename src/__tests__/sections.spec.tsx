@@ -73,6 +73,24 @@ describe('sections', () => {
     );
   });
 
+  it("shows an answering endpoint's detail sentence as text", () => {
+    const detail = `Indexed partially: ${HOSTILE}`;
+    const host = render(
+      <SearchSection
+        model={stubModel(CONFIG, {
+          cdse: { state: 'ok', title: 'Huge', elapsedMs: 3, detail }
+        })}
+        trans={trans}
+      />
+    );
+    const row = host.querySelector('[data-endpoint-id="cdse"]')!;
+    expect(row.getAttribute('data-health')).toBe('ok');
+    expect(row.querySelector('.jp-EOJLab-endpoint-note')!.textContent).toBe(
+      detail
+    );
+    expect(host.querySelector('img')).toBeNull();
+  });
+
   it('says how to configure when nothing is configured', () => {
     const host = render(
       <ProcessesSection model={stubModel(CONFIG)} trans={trans} />

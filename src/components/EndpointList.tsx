@@ -62,6 +62,9 @@ function EndpointRow(props: {
         {health.state === 'error' && (
           <div className="jp-EOJLab-endpoint-error">{health.message}</div>
         )}
+        {health.state === 'ok' && health.detail && (
+          <div className="jp-EOJLab-endpoint-note">{health.detail}</div>
+        )}
       </div>
     </li>
   );

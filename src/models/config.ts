@@ -75,7 +75,8 @@ export class EOJLabModel implements IEOJLabModel {
           health = {
             state: 'ok',
             title: result.title,
-            elapsedMs: result.elapsed_ms
+            elapsedMs: result.elapsed_ms,
+            ...(result.detail ? { detail: result.detail } : {})
           };
         } catch (error) {
           health = {
