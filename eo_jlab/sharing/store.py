@@ -117,7 +117,7 @@ def check_name(name: Any, what: str = "share name") -> str:
     """``name`` if it is a fine name for a share or a file inside one (module docstring)."""
     if not isinstance(name, str) or not name or name in (".", ".."):
         raise BadRequest(f"{name!r} is not a valid {what}.", {"name": str(name)[:300]})
-    shown = ascii(name[:120])  # escapes every odd character: nothing spoofs the sentence
+    shown = repr(name[:120])  # escapes every unprintable character: nothing spoofs it
     if len(name.encode("utf-8", "surrogatepass")) > NAME_BYTES:
         raise BadRequest(f"The {what} {shown}... is longer than {NAME_BYTES} bytes.")
     if name.startswith("."):
@@ -140,7 +140,7 @@ def check_name(name: Any, what: str = "share name") -> str:
 def check_path(rel: str) -> str:
     """A path inside a share: each part a valid name, at most ``PATH_BYTES`` bytes."""
     if len(rel.encode("utf-8", "surrogatepass")) > PATH_BYTES:
-        raise BadRequest(f"The path {ascii(rel[:120])}... is longer than {PATH_BYTES} bytes.")
+        raise BadRequest(f"The path {rel[:120]!r}... is longer than {PATH_BYTES} bytes.")
     for part in rel.split("/"):
         check_name(part, "file name")
     return rel
