@@ -14,7 +14,12 @@ Additions to the REST contract of DESIGN.md (all under ``{base_url}eo-jlab/``):
 * For ``sandbox`` services (400 for any other): ``POST processing/{sid}/reload`` restarts the
   sandbox -> ``{"processes": [ProcessSummary], "errors": [{"file", "line", "message"}]}``;
   ``GET processing/{sid}/log?tail=N`` -> ``{"log": text}`` (last N lines, default 200, at most
-  5000); ``GET processing/{sid}/sandbox`` -> ``{"dir", "running", "processes", "errors"}``.
+  5000); ``GET processing/{sid}/sandbox`` -> ``{"dir", "running", "processes", "errors"}``
+  reports only (a stopped sandbox: ``running: false``, no processes, ``errors`` saying why
+  its last start failed; no GET route has a side effect); ``POST processing/{sid}/sandbox/
+  start`` starts it when it is not running -> the same body. The routes that need the
+  running child to answer (process list and descriptions, executions, job status and
+  results, snippets) start it on demand.
   ``GET processing/{sid}/processes`` of a sandbox also carries ``"errors"``.
 * Sharing (``shares``...), when neither ``shared_root`` nor ``share_service_url`` is set: 400
   "Sharing is off: ...". ``POST shares`` -> 201 ``Share`` with ``Location``; ``POST
@@ -356,6 +361,16 @@ class SandboxStatusHandler(SandboxHandler):
         self.write_json(info)
 
 
+class SandboxStartHandler(SandboxHandler):
+    """``POST processing/{sid}/sandbox/start``: start the sandbox if it is not running."""
+
+    @tornado.web.authenticated
+    async def post(self, service_id: str) -> None:
+        info = await self.sandbox(service_id).start()
+        info["processes"] = [p.model_dump(mode="json") for p in info["processes"]]
+        self.write_json(info)
+
+
 class SandboxReloadHandler(SandboxHandler):
     """``POST processing/{sid}/reload``: restart the sandbox, pick up changed files."""
 
@@ -528,6 +543,7 @@ HANDLERS = [
     (rf"/eo-jlab/processing/{SID}/processes/{PID}", ProcessHandler),
     (rf"/eo-jlab/processing/{SID}/processes/{PID}/execution", ExecutionHandler),
     (rf"/eo-jlab/processing/{SID}/sandbox", SandboxStatusHandler),
+    (rf"/eo-jlab/processing/{SID}/sandbox/start", SandboxStartHandler),
     (rf"/eo-jlab/processing/{SID}/reload", SandboxReloadHandler),
     (rf"/eo-jlab/processing/{SID}/log", SandboxLogHandler),
     (r"/eo-jlab/jobs", JobsHandler),

@@ -268,8 +268,16 @@ export function getJobSnippet(
 
 /* ---- The local PyWPS sandbox ---- */
 
+/** The sandbox's state; starts nothing (a stopped sandbox: `running: false`). */
 export function getSandbox(service: string): Promise<ISandboxStatus> {
   return requestAPI(`processing/${seg(service)}/sandbox`);
+}
+
+/** Start the sandbox when it is not running; resolves with its state. */
+export function startSandbox(service: string): Promise<ISandboxStatus> {
+  return requestAPI(`processing/${seg(service)}/sandbox/start`, {
+    method: 'POST'
+  });
 }
 
 export function reloadSandbox(

@@ -11,6 +11,7 @@ import io
 import json
 import math
 import os
+import socket
 import struct
 import time
 from pathlib import Path
@@ -767,11 +768,11 @@ def kernels(tmp_path_factory):
 
 
 async def test_sandbox_snippets_run_in_real_kernels_and_match_rest(call, sandbox_service, kernels):
-    """Code for a sandbox process (python OWSLib, R httr/xml2, shell curl) and for a finished
-    sandbox job runs against the sandbox's PyWPS and prints what the REST execution gave; the
-    sandbox keeps its address across a reload, so the code still runs afterwards."""
-    from .kernels import run_bash
-
+    """Code for a sandbox process (python OWSLib, R httr/xml2, shell curl) and for finished
+    sandbox jobs (async and sync, python, R and shell) runs against the sandbox's PyWPS and
+    prints what the REST execution gave, after the sandbox restarted on another port with a new
+    token: the code names neither, it reads them from the sandbox's connection file; results
+    by reference come out as the sandbox's files."""
     inputs = {"polygon": {"value": POLYGON, "mime_type": "application/geo+json"}, "buffer_m": 0}
     status, job, _ = await _execute(call, "area_buffer", inputs, mode="async")
     assert status == 201, job
@@ -790,37 +791,77 @@ async def test_sandbox_snippets_run_in_real_kernels_and_match_rest(call, sandbox
             body={"target": target, "language": language, "flavour": "portable"},
         )  # fmt: skip
         assert status == 200, made
-        assert "127.0.0.1" in made["code"] and "/wps" in made["code"]
         codes[language] = made["code"]
-    status, made, _ = await call(
-        "snippets", method="POST",
-        body={"target": {"kind": "job", "job": job["id"]}, "language": "python"},
-    )  # fmt: skip
-    assert status == 200, made
-    codes["job"] = made["code"]
+    status, ndvi, _ = await _execute(call, "ndvi", {"bbox": {"bbox": [1.4, 43.6, 1.45, 43.65]}})
+    assert ndvi["status"] == "successful" and _results(ndvi)["ndvi_png"]["href"], ndvi
+    for name, job_id, language in (
+        ("job", job["id"], "python"),
+        ("job-r", job["id"], "r"),
+        ("job-shell", job["id"], "shell"),
+        ("ndvi", ndvi["id"], "python"),
+        ("ndvi-r", ndvi["id"], "r"),
+        ("ndvi-shell", ndvi["id"], "shell"),
+    ):
+        status, made, _ = await call(
+            "snippets", method="POST",
+            body={"target": {"kind": "job", "job": job_id}, "language": language},
+        )  # fmt: skip
+        assert status == 200, made
+        codes[name] = made["code"]
+    service = sandbox_service()
+    old_base = service._base
+    old_token = json.loads(service.connection_path.read_text())["token"]
+    for code in codes.values():  # neither the address nor the token of this start
+        assert ":" + old_base.rsplit(":", 1)[1] not in code and old_token not in code
 
-    before = await sandbox_service().wps()
-    status, _, _ = await call("processing", "sandbox", "reload", method="POST", body={})
-    assert status == 200
-    after = await sandbox_service().wps()
-    assert after[1] == before[1], "the sandbox changed its address on reload"
+    # The sandbox restarts on another port (its old one is taken) with a new token.
+    await service.close()
+    taken = socket.socket()
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # (its old connections linger)
+    taken.bind(("127.0.0.1", int(old_base.rsplit(":", 1)[1])))
+    taken.listen()
+    try:
+        status, _, _ = await call(
+            "processing", "sandbox", "sandbox", "start", method="POST", body={}
+        )
+        assert status == 200
+    finally:
+        taken.close()  # code that still names the old port finds nothing there
+    assert service._base != old_base
+    assert json.loads(service.connection_path.read_text())["token"] != old_token
+    await _run_the_codes(codes, area, kernels)
+
+
+async def _run_the_codes(codes, area, kernels):
+    from .kernels import run_bash
 
     def printed_area(stdout: str) -> float:
         lines = [line for line in stdout.splitlines() if line.startswith("area_km2: ")]
         assert lines, stdout
         return float(lines[-1].split(": ", 1)[1])
 
+    def printed_file(stdout: str) -> Path:
+        lines = [line for line in stdout.splitlines() if line.startswith("ndvi_png: ")]
+        assert lines, stdout
+        return Path(lines[-1].split(": ", 1)[1])
+
     loop = asyncio.get_running_loop()
     python, r = kernels["python"], kernels["r"]
-    for name, run in (
-        ("python", lambda: python.run(codes["python"], timeout=120)),
-        ("job", lambda: python.run(codes["job"], timeout=120)),
-        ("r", lambda: r.run(codes["r"], timeout=120)),
-        ("shell", lambda: run_bash(codes["shell"], kernels["work"], timeout=120)),
-    ):
-        result = await loop.run_in_executor(None, run)
+    runners = {
+        "python": lambda code: python.run(code, timeout=120),
+        "r": lambda code: r.run(code, timeout=120),
+        "shell": lambda code: run_bash(code, kernels["work"], timeout=120),
+    }
+    for name in codes:
+        language = {"job": "python", "ndvi": "python"}.get(name, name.split("-")[-1])
+        run = runners[language]
+        result = await loop.run_in_executor(None, run, codes[name])
         result.check(codes[name])
-        assert printed_area(result.stdout) == pytest.approx(area, rel=1e-9), name
+        if name.startswith("ndvi"):
+            png = printed_file(result.stdout)
+            assert png.is_file() and _png_size(png.read_bytes()) == (25, 25), (name, png)
+        else:
+            assert printed_area(result.stdout) == pytest.approx(area, rel=1e-9), name
 
 
 async def test_ndvi_code_prints_every_output_kind_as_rest_gives_it(call, kernels):

@@ -110,16 +110,19 @@ from jupyter_core.paths import jupyter_data_dir
 from owslib.wps import BoundingBoxDataInput, WebProcessingService, monitorExecution
 
 SANDBOX_URL = None  # e.g. "http://127.0.0.1:5000/wps"
+HEADERS = {}
 if SANDBOX_URL is None:
-    ready = sorted(
-        Path(jupyter_data_dir(), "eo_jlab", "sandbox").glob("*/ready.json"),
+    # The sandbox writes its address and access token here each time it starts.
+    running = sorted(
+        Path(jupyter_data_dir(), "eo_jlab", "sandbox").glob("*/connection.json"),
         key=lambda p: p.stat().st_mtime,
     )
-    if not ready:
+    if not running:
         raise RuntimeError("The sandbox is not running: open the Processes section first.")
-    SANDBOX_URL = f"http://127.0.0.1:{json.loads(ready[-1].read_text())['port']}/wps"
+    sandbox = json.loads(running[-1].read_text())
+    SANDBOX_URL, HEADERS = sandbox["wps"], {"Authorization": "Bearer " + sandbox["token"]}
 
-wps = WebProcessingService(SANDBOX_URL)
+wps = WebProcessingService(SANDBOX_URL, headers=HEADERS)
 print([p.identifier for p in wps.processes])
 inputs = [
     ("bbox", BoundingBoxDataInput([1.35, 43.55, 1.50, 43.65], crs="EPSG:4326", dimensions=2)),

@@ -4,12 +4,17 @@ a child process of the Jupyter server (sandbox_server.py) and used through the W
 * **Where**: process files come from ``c.EOJLab.sandbox_dir`` (created when missing); the
   child's outputs, status documents, PyWPS configuration and log live in
   ``<Jupyter data dir>/eo_jlab/sandbox/<service id>/`` and outlive it.
-* **Start**: lazily, on the first request that needs it, with the Jupyter server's own
+* **Start**: on ``POST processing/{sid}/sandbox/start`` or ``reload``, or lazily on the first
+  request that needs the child to answer (process list and descriptions, executions, jobs,
+  results, snippets); ``GET processing/{sid}/sandbox`` only reports. With the Jupyter server's own
   Python (``sys.executable -m eo_jlab.processing.sandbox_server``) as an asyncio subprocess
   in its own process group. It picks a free loopback port itself and says so in a ready
   file; start-up is bounded (``start_timeout``) and a child that dies while starting gives a
   readable error with the end of its log. The child's ``127.0.0.1:port`` is added to the
-  HTTP client's allow-list while it runs.
+  HTTP client's allow-list while it runs, with the child's per-start token as that origin's
+  credentials (sandbox_server.py, *Access*): it never reaches the browser, a job record or a log.
+* **Generated code** finds the child through its connection file
+  (``<state>/connection.json``: url, token, outputs folder), rewritten at each start.
 * **Stop**: at server shutdown (``ProcessingRegistry.close``), on ``reload`` and when a start
   times out: SIGTERM to the process group, SIGKILL after ``stop_timeout``, the child awaited
   (no zombie). The child also stops by itself when the Jupyter server dies.
@@ -45,7 +50,7 @@ from .base import (
     ProcessSummary,
     RemoteJob,
 )
-from .sandbox_server import DISMISS_PATH, RESTARTED
+from .sandbox_server import CONNECTION_FILE, DISMISS_PATH, RESTARTED
 from .wps import WpsService
 
 CHILD_MODULE = "eo_jlab.processing.sandbox_server"
@@ -71,6 +76,19 @@ def pywps_missing(module: str = "pywps") -> str | None:
     return f"The local sandbox needs PyWPS in the Python that runs Jupyter: {INSTALL_HINT}."
 
 
+class SandboxToken:
+    """The child's per-start token as HTTP client credentials (``net.HttpClient``)."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def __repr__(self) -> str:  # never the token itself, whatever logs this object
+        return "SandboxToken(...)"
+
+
 class SandboxService(ProcessingService):
     """One ``sandbox`` processing service: its child PyWPS server and a WPS adapter on it."""
 
@@ -85,12 +103,14 @@ class SandboxService(ProcessingService):
         self.folder = Path(sandbox_dir).expanduser().absolute()
         self.state = Path(state_dir)
         self.log_path = self.state / LOG_FILE
+        self.connection_path = self.state / CONNECTION_FILE
         self._lock = asyncio.Lock()
         self._child: asyncio.subprocess.Process | None = None
         self._wps: WpsService | None = None
         self._base: str | None = None
         self._rule: HostRule | None = None
         self.errors: list[dict[str, Any]] = []
+        self._failure: str | None = None  # why the last start failed, for info()
 
     # -- the child ---------------------------------------------------------------------------
 
@@ -121,10 +141,24 @@ class SandboxService(ProcessingService):
         processes = await wps.processes()
         return {"processes": processes, "errors": list(self.errors)}
 
+    async def start(self) -> dict[str, Any]:
+        """``POST processing/{sid}/sandbox/start``: the child started (when it is not running)
+        and ``info()``."""
+        await self._current()
+        return await self.info()
+
     async def info(self) -> dict[str, Any]:
-        """``GET processing/{sid}/sandbox``: the folder, the child, its processes and errors."""
+        """``GET processing/{sid}/sandbox``: the folder, the child, its processes and errors.
+        Starts nothing: a stopped sandbox is ``running: false`` with no processes."""
+        wps = self._wps if self.running else None  # no lock: a start under way is not waited for
+        if wps is None:
+            return {
+                "dir": str(self.folder),
+                "running": False,
+                "processes": [],
+                "errors": [*self.errors, *self._failed()],
+            }
         try:
-            wps, _ = await self._current()
             processes = await wps.processes()
         except (UpstreamError, UpstreamTimeout) as exc:
             return {
@@ -140,6 +174,10 @@ class SandboxService(ProcessingService):
             "errors": list(self.errors),
         }
 
+    def _failed(self) -> list[dict[str, Any]]:
+        failure = self._failure
+        return [{"file": "", "line": None, "message": failure}] if failure else []
+
     async def log(self, tail: int = 200) -> str:
         """The last ``tail`` lines of the child's log (stdout, stderr and the PyWPS log)."""
         tail = max(1, min(int(tail), MAX_TAIL_LINES))
@@ -150,6 +188,14 @@ class SandboxService(ProcessingService):
             await self._stop_locked()
 
     async def _start_locked(self) -> None:
+        try:
+            await self._start_child()
+        except (UpstreamError, UpstreamTimeout, BadRequest) as exc:
+            self._failure = exc.message
+            raise
+        self._failure = None
+
+    async def _start_child(self) -> None:
         loop = asyncio.get_running_loop()
         missing = await loop.run_in_executor(None, pywps_missing)
         if missing:
@@ -194,6 +240,7 @@ class SandboxService(ProcessingService):
         self._base = f"http://127.0.0.1:{port}"
         self._rule = HostRule("127.0.0.1", port)
         self.http.policy.rules.append(self._rule)
+        self.http.set_credentials(self._base, SandboxToken(str(info.get("token") or "")))
         self.errors = list(info.get("errors") or [])
         endpoint = ProcessingEndpoint(
             id=self.endpoint.id, title=self.endpoint.title, protocol="wps", url=f"{self._base}/wps"
@@ -227,6 +274,8 @@ class SandboxService(ProcessingService):
     async def _stop_locked(self) -> None:
         child, self._child = self._child, None
         self._wps = None
+        if self._base is not None:
+            self.http.set_credentials(self._base, None)
         self._base = None
         if self._rule is not None:
             with contextlib.suppress(ValueError):

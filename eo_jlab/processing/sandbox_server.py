@@ -19,7 +19,8 @@ already taken) is reported with its file name, line number and message, and the 
 served all the same.
 
 **What it serves** on ``127.0.0.1`` (a free port it picks itself), with werkzeug's threaded
-server (a process whose input references this same server would hang a single thread):
+server (a process whose input references this same server would hang a single thread), to
+whoever holds its token only (see *Access* below):
 
 * ``/wps``: ``pywps.Service`` (WPS 1.0.0); async jobs in PyWPS's ``multiprocessing`` mode
   (fork), a file-backed sqlite log database, DEBUG logging (so failures carry the reason);
@@ -30,13 +31,24 @@ server (a process whose input references this same server would hang a single th
 * ``POST /eo-jlab-sandbox/dismiss/<job uuid>``: stops that job's process (WPS 1.0.0 has no
   dismiss operation) and marks its status document failed; JSON ``{"dismissed": bool}``.
 
+**Access.** Any local program (another user's on a shared host, a web page through the
+browser, DNS rebinding) can reach a loopback port, so every request must carry
+``Authorization: Bearer <token>``, a random token drawn at each start; the ``Host`` must be
+``127.0.0.1:<port>``, ``localhost:<port>`` or ``[::1]:<port>``; and a request a browser sends
+on a page's behalf (an ``Origin`` header, or ``Sec-Fetch-Site`` other than ``none``) is refused.
+Otherwise 403 with a sentence, before anything runs. The token goes to the parent in
+``READY_FILE`` and to generated code in ``STATE_DIR/connection.json`` (JSON: ``url``, ``wps``,
+``token``, ``outputs`` (the folder of the outputs), ``pid``), both mode 0600 and written
+atomically; never on a command line, in a URL or in the log. PyWPS's own fetches of inputs by
+reference to this server (``requests``) carry the token too.
+
 **Start-up.** The child takes an exclusive lock on ``STATE_DIR/.lock`` (one sandbox per state
 folder; job processes inherit it, so a new child waits until the old one's jobs are gone),
 starts a fresh PyWPS log database, and marks every status document still *accepted* or
 *running* as failed: no process of an earlier child runs any more, so those jobs can never
 finish ("The sandbox was restarted while this job ran; run it again."). Then it binds its
 port, writes its PyWPS configuration, loads the process files and writes ``READY_FILE``
-(JSON: ``port``, ``pid``, ``processes``, ``errors``) atomically.
+(JSON: ``port``, ``token``, ``pid``, ``processes``, ``errors``) and the connection file.
 
 **Logging.** stdout and stderr (opened by the parent in append mode on ``STATE_DIR/sandbox.log``)
 receive the PyWPS log, werkzeug's access log, tracebacks and whatever process code prints;
@@ -51,12 +63,14 @@ from __future__ import annotations
 import argparse
 import errno
 import functools
+import hmac
 import importlib.util
 import json
 import logging
 import multiprocessing
 import os
 import re
+import secrets
 import signal
 import sys
 import threading
@@ -70,6 +84,7 @@ RESTARTED = "The sandbox was restarted while this job ran; run it again."
 DISMISSED = "Dismissed: the sandbox stopped this job."
 HUNG_AT_START = "The sandbox could not start this job (its process hung); run it again."
 STUCK_AFTER = 30.0  # seconds a job process may take to say it started
+CONNECTION_FILE = "connection.json"
 STATUS_PATH = "/eo-jlab-sandbox/status"
 DISMISS_PATH = "/eo-jlab-sandbox/dismiss/"
 EXIT_NO_PYWPS = 3
@@ -104,6 +119,7 @@ database = {database}
 """
 
 log = logging.getLogger("eo_jlab.sandbox")
+_connection: Path | None = None  # this child's connection file, removed when it stops
 
 
 # -- loading process files -----------------------------------------------------------------
@@ -441,6 +457,7 @@ def _shutdown(signum: int, frame: Any) -> None:
         if child.is_alive():
             child.kill()
             child.join(1.0)
+    _forget_connection()
     logging.shutdown()
     os._exit(0)
 
@@ -635,6 +652,84 @@ def _watch_queue(service: Any, outputs: Path, every: float = 2.0) -> None:
     threading.Thread(target=run, name="sandbox-queue", daemon=True).start()
 
 
+# -- access --------------------------------------------------------------------------------
+
+
+def guarded(app: Any, port: int, token: str) -> Any:
+    """``app`` answering only requests with this server's token and Host, and no browser
+    marks (see *Access* in the module docstring); 403 with a sentence otherwise."""
+    hosts = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+    expected = f"Bearer {token}".encode()
+
+    def refuse(start_response: Any, sentence: str) -> list[bytes]:
+        body = json.dumps({"error": sentence}).encode()
+        start_response(
+            "403 Forbidden",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def check(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_HOST", "").lower() not in hosts:
+            return refuse(start_response, "The local sandbox answers only to its loopback address.")
+        fetch_site = environ.get("HTTP_SEC_FETCH_SITE", "none").lower()
+        if "HTTP_ORIGIN" in environ or fetch_site != "none":
+            return refuse(start_response, "The local sandbox does not answer web pages.")
+        given = environ.get("HTTP_AUTHORIZATION", "").encode("latin-1", "replace")
+        if not hmac.compare_digest(given, expected):
+            return refuse(
+                start_response,
+                "The local sandbox needs its token (Authorization: Bearer, from its "
+                "connection file).",
+            )
+        return app(environ, start_response)
+
+    return check
+
+
+def _own_requests_carry_token(base: str, token: str) -> None:
+    """PyWPS fetches inputs by reference with ``requests``: those to this server (an output of
+    an earlier job) carry the token. Job processes are forked from here and inherit it."""
+    try:
+        import requests
+    except ImportError:
+        return
+    send = requests.Session.request
+
+    def request(self: Any, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(url).startswith(base + "/"):
+            kwargs["headers"] = {
+                "Authorization": f"Bearer {token}",
+                **(kwargs.get("headers") or {}),
+            }
+        return send(self, method, url, *args, **kwargs)
+
+    requests.Session.request = request
+
+
+def write_private(path: Path, data: dict[str, Any]) -> None:
+    """``data`` as JSON in ``path``, readable by this user only, replaced atomically."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an older tmp of the same name kept its mode
+        os.write(fd, json.dumps(data).encode("utf-8"))
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def _forget_connection() -> None:
+    """Remove this child's connection file (not a newer child's)."""
+    if _connection is None:
+        return
+    try:
+        if json.loads(_connection.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            _connection.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 # -- the server ----------------------------------------------------------------------------
 
 
@@ -714,9 +809,12 @@ def main(argv: list[str] | None = None) -> int:
             return Response(body, mimetype="application/json")(environ, start_response)
         return Response("not found", status=404)(environ, start_response)
 
+    token = secrets.token_urlsafe(32)
     app = SharedDataMiddleware(dispatch, {"/outputs": str(outputs)}, cache=False)
     server = _bind(state / "port", lambda port: make_server("127.0.0.1", port, app, threaded=True))
+    server.app = guarded(app, server.server_port, token)  # before it serves its first request
     base = f"http://127.0.0.1:{server.server_port}"
+    _own_requests_carry_token(base, token)
     config = state / "pywps.cfg"
     config.write_text(
         CONFIG.format(
@@ -741,10 +839,19 @@ def main(argv: list[str] | None = None) -> int:
     status["processes"] = [p.identifier for p in processes]
     status["errors"] = errors
 
-    ready = Path(args.ready)
-    tmp = ready.with_name(f".{ready.name}.tmp")
-    tmp.write_text(json.dumps({**status, "port": server.server_port}), encoding="utf-8")
-    os.replace(tmp, ready)
+    global _connection
+    _connection = state / CONNECTION_FILE
+    write_private(
+        _connection,
+        {
+            "url": base,
+            "wps": f"{base}/wps",
+            "token": token,
+            "outputs": str(outputs),
+            "pid": os.getpid(),
+        },
+    )
+    write_private(Path(args.ready), {**status, "port": server.server_port, "token": token})
     log.info(
         "sandbox: serving %d process(es) on %s/wps (%d file error(s)) after %.1f s",
         len(processes),
@@ -768,7 +875,7 @@ def _bind(port_file: Path, make: Any) -> Any:
     if 1024 <= previous <= 65535:
         try:
             server = make(previous)
-        except OSError:
+        except (OSError, SystemExit):  # werkzeug exits when the port is taken
             server = None
     if server is None:
         server = make(0)

@@ -28,6 +28,7 @@ from .plan import ItemPlan, SearchPlan, item_plan, search_plan
 from .processing import (
     ProcessPlan,
     Sandbox,
+    connection_path,
     endpoint_of,
     job_plan,
     ogcapi_plan,
@@ -209,7 +210,9 @@ def _process_plan(
     if description is None or description.id != target.process:
         raise BadRequest("WPS process snippets need the process description.")
     adapter = sandbox.wps if sandbox else services.processing.get(target.service)
-    return wps_plan(endpoint, adapter, description, target.request)
+    plan = wps_plan(endpoint, adapter, description, target.request)
+    plan.sandbox = sandbox.connection if sandbox else None
+    return plan
 
 
 async def prepare_and_generate(request: SnippetRequest, services: Services) -> Snippet:
@@ -235,8 +238,8 @@ async def prepare_and_generate(request: SnippetRequest, services: Services) -> S
 
 
 async def _sandbox(services: Services, service_id: str) -> Sandbox | None:
-    """For the local sandbox: its PyWPS as a plain WPS endpoint at the address it serves now
-    (the sandbox keeps its port across reloads and restarts when it can), else None."""
+    """For the local sandbox: its PyWPS as a plain WPS endpoint at the address it serves now,
+    and its connection file (generated code reads the address and token there), else None."""
     endpoint = next((e for e in services.endpoints.processing if e.id == service_id), None)
     if endpoint is None or endpoint.protocol != "sandbox":
         return None
@@ -246,4 +249,5 @@ async def _sandbox(services: Services, service_id: str) -> Sandbox | None:
         endpoint=endpoint.model_copy(update={"protocol": "wps", "url": url}),
         wps=wps,
         local_url=lambda href: adapter.local_url(href, url.rsplit("/", 1)[0]),
+        connection=connection_path(adapter.connection_path),
     )

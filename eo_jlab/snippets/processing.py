@@ -17,6 +17,12 @@ status document, the OGC API job URL); a job that ran synchronously has no recor
 its results are the ones eo-jlab received.
 
 Endpoint credentials reach the code only as environment variable names.
+
+Code for the **local sandbox** names no address and no token: its port and token change at
+each start, so the code reads them at run time from the sandbox's connection file (its path
+is the plan's ``sandbox``; ``~/`` when under the home folder, so a notebook moved to another
+account finds that account's sandbox). A sandbox result by reference becomes the path of its
+file in the sandbox's ``outputs`` folder beside that file (outputs outlive the sandbox).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -49,6 +56,23 @@ class Sandbox:
     endpoint: ProcessingEndpoint
     wps: Any
     local_url: Callable[[str | None], str | None]
+    connection: str  # the connection file, as generated code names it (connection_path)
+
+
+def sandbox_path(href: str) -> str:
+    """A sandbox result's link without the address it had (``/outputs/...``), else ``href``."""
+    parts = urlsplit(href)
+    if parts.hostname in ("127.0.0.1", "localhost") and parts.path.startswith("/outputs/"):
+        return parts.path
+    return href
+
+
+def connection_path(path: Path) -> str:
+    """``path`` as generated code names it: ``~/...`` under the home folder, else absolute."""
+    try:
+        return "~/" + path.absolute().relative_to(Path.home()).as_posix()
+    except (ValueError, RuntimeError):
+        return path.absolute().as_posix()
 
 
 @dataclass
@@ -104,6 +128,7 @@ class ProcessPlan:
     body: dict[str, Any] = field(default_factory=dict)
     mode: str = "auto"  # "sync" | "async" | "auto" (resolved by the snippet, as the adapter)
     requested: list[str] = field(default_factory=list)  # outputs named by the request
+    sandbox: str | None = None  # the local sandbox's connection file (url and token at run time)
 
 
 @dataclass
@@ -118,6 +143,7 @@ class JobPlan:
     results: list[dict[str, Any]] = field(default_factory=list)  # as eo-jlab received them
     error: str | None = None
     auth: Auth | None = None
+    sandbox: str | None = None  # the local sandbox's connection file (url and token at run time)
 
 
 def endpoint_of(services: Any, service_id: str) -> ProcessingEndpoint:
@@ -331,6 +357,7 @@ def job_plan(services: Any, job: Job, sandbox: Sandbox | None = None) -> JobPlan
         results=[_result(r, sandbox) for r in job.results],
         error=job.error,
         auth=auth_of(endpoint),
+        sandbox=sandbox.connection if sandbox is not None else None,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .processing import Auth, JobPlan, ProcessPlan, WpsInput
+from .processing import Auth, JobPlan, ProcessPlan, WpsInput, sandbox_path
 from .quoting import py
 
 REPORT = '''\
@@ -163,6 +163,49 @@ requested = []
 """
 
 
+# The local sandbox: no address and no token in the code (both change at each start).
+SANDBOX = """\
+# The local sandbox writes its address and token here each time it starts.
+CONNECTION = Path(__PATH__).expanduser()
+"""
+SANDBOX_CONNECT = """\
+if not CONNECTION.is_file():
+    raise RuntimeError(f"The local sandbox is not running ({CONNECTION} is missing): start it "
+                       "in eo-jlab's Processes section.")
+sandbox = json.loads(CONNECTION.read_text(encoding="utf-8"))
+AUTH = {"Authorization": "Bearer " + sandbox["token"]}  # for the sandbox only
+"""
+SANDBOX_FILE = '''
+
+def sandbox_file(href):
+    """A result of the sandbox as its file here (outputs outlive the sandbox), else href."""
+    parts = urlsplit(href)
+    names = parts.path.split("/")[2:]
+    if (parts.hostname in (None, "127.0.0.1", "localhost") and parts.path.startswith("/outputs/")
+            and ".." not in names):
+        return str(CONNECTION.parent.joinpath("outputs", *names))
+    return href
+'''
+REFERENCE = "results[output.identifier] = output.reference"
+
+
+def _sandbox(path: str, connect: bool) -> tuple[list[str], str]:
+    """Imports and code finding the sandbox through its connection file ``path``: ``sandbox``
+    (url, wps, token) and ``AUTH`` when ``connect``; ``sandbox_file(href)`` always."""
+    imports = ["from pathlib import Path", "from urllib.parse import urlsplit"]
+    code = SANDBOX.replace("__PATH__", py(path))
+    if connect:
+        imports.append("import json")
+        code += SANDBOX_CONNECT
+    return imports, code + SANDBOX_FILE
+
+
+def _sandbox_results(read: str) -> str:
+    """``READ_WPS`` with the sandbox's results by reference as their files."""
+    assert REFERENCE in read
+    return read.replace(REFERENCE, "results[output.identifier] = sandbox_file(output.reference)")
+
+
 def _auth(auth: Auth | None) -> tuple[list[str], str]:
     """Imports and code defining ``auth_for(url)``: the credentials' headers for URLs of the
     endpoint's origin (read from the environment), else none."""
@@ -301,17 +344,23 @@ def _wps_process(plan: ProcessPlan, widgets: bool) -> tuple[str, list[str]]:
     ):
         extras += INLINE_CONTENT
     auth_imports, auth_code = _auth(plan.auth)
+    url = f"url = {py(plan.url)}  # the WPS 1.0.0 service\n"
+    read = READ_WPS
+    if plan.sandbox:
+        auth_imports, auth_code = _sandbox(plan.sandbox, connect=True)
+        url = 'url = sandbox["wps"]  # the WPS 1.0.0 service of the sandbox, where it runs now\n'
+        read = _sandbox_results(read)
     inputs = "".join(f"    ({py(i.id)}, {_owslib_input(i)}),\n" for i in plan.inputs)
     outputs = "".join(
         f"    ({py(o.id)}, {py(o.reference)}, {py(o.mime_type)}),\n" for o in plan.outputs
     )
-    headers = ", headers=AUTH" if plan.auth else ""
+    headers = ", headers=AUTH" if plan.auth or plan.sandbox else ""
     code = (
         _header(["import json", "import time", *auth_imports], third_party, widgets)
         + extras
         + "\n"
-        + (auth_code + "\n" if plan.auth else "")
-        + f"url = {py(plan.url)}  # the WPS 1.0.0 service\n"
+        + (auth_code + "\n" if plan.auth or plan.sandbox else "")
+        + url
         + f"process_id = {py(plan.process)}\n"
         + "# The inputs as eo-jlab sends them: literal values as text, complex data inline or by\n"
         + "# reference, bounding box corners in the axis order of their CRS.\n"
@@ -325,7 +374,7 @@ def _wps_process(plan: ProcessPlan, widgets: bool) -> tuple[str, list[str]]:
         + f"mode={'ASYNC' if plan.use_async else 'SYNC'})\n"
         + REPORT_WPS
         + (WAIT_WPS if plan.use_async else "")
-        + READ_WPS
+        + read
     )
     return code, ["OWSLib"]
 
@@ -406,7 +455,17 @@ def render_job(plan: JobPlan, widgets: bool) -> tuple[str, list[str]]:
         return _job_results(plan)
     auth_imports, auth_code = _auth(plan.auth)
     if plan.protocol == "wps":
-        headers = "headers=AUTH" if plan.auth else ""
+        status = f"status_url = {py(plan.status_url)}  # the job's status document\n"
+        read = READ_WPS
+        if plan.sandbox:
+            auth_imports, auth_code = _sandbox(plan.sandbox, connect=True)
+            path = urlsplit(plan.status_url).path
+            status = (
+                f'status_url = sandbox["url"] + {py(path)}  # the status document, where the '
+                "sandbox runs now\n"
+            )
+            read = _sandbox_results(read)
+        headers = "headers=AUTH" if plan.auth or plan.sandbox else ""
         code = (
             _header(
                 ["import json", "import time", *auth_imports],
@@ -414,8 +473,8 @@ def render_job(plan: JobPlan, widgets: bool) -> tuple[str, list[str]]:
                 False,
             )
             + "\n"
-            + (auth_code + "\n" if plan.auth else "")
-            + f"status_url = {py(plan.status_url)}  # the job's status document\n"
+            + (auth_code + "\n" if plan.auth or plan.sandbox else "")
+            + status
             + f"execution = WPSExecution({headers})\n"
             + "for attempt in range(5):  # a status document caught half written is read again\n"
             + "    execution.checkStatus(url=status_url, sleepSecs=0)\n"
@@ -426,7 +485,7 @@ def render_job(plan: JobPlan, widgets: bool) -> tuple[str, list[str]]:
             + '    raise RuntimeError(f"No status document could be read at {status_url}.")\n'
             + REPORT_WPS
             + WAIT_WPS
-            + READ_WPS
+            + read
         )
         return code, ["OWSLib"]
     code = (
@@ -450,15 +509,25 @@ def render_job(plan: JobPlan, widgets: bool) -> tuple[str, list[str]]:
 
 def _job_results(plan: JobPlan) -> tuple[str, list[str]]:
     """A job that ran synchronously: the service keeps no record of it."""
-    results = {r["id"]: r.get("href", r.get("value")) for r in plan.results}
+    results = {r["id"]: py(r.get("href", r.get("value"))) for r in plan.results}
+    head = "import json\n\n"
+    if plan.sandbox:  # its results by reference are files of the sandbox
+        imports, sandbox = _sandbox(plan.sandbox, connect=False)
+        head = "\n".join(_ordered(["import json", *imports])) + "\n\n" + sandbox + "\n\n"
+        results.update(
+            {
+                r["id"]: f"sandbox_file({py(sandbox_path(r['href']))})"
+                for r in plan.results
+                if "href" in r
+            }
+        )
     code = (
-        "import json\n\n"
-        "# This job ran synchronously: the service keeps no record of it to ask for again.\n"
+        head + "# This job ran synchronously: the service keeps no record of it to ask for again.\n"
         "# Its status and results as eo-jlab received them:\n"
         f"status = {py(plan.status)}\n"
         f"error = {py(plan.error)}\n"
         "results = {  # output id: link (by reference) or value\n"
-        + "".join(f"    {py(k)}: {py(v)},\n" for k, v in results.items())
+        + "".join(f"    {py(k)}: {v},\n" for k, v in results.items())
         + "}\n"
         'print(f"status: {status}")\n'
         'if status != "successful":\n'

@@ -3,7 +3,9 @@ Execute request eo-jlab sends, status documents), jsonlite for OGC API - Process
 
 from __future__ import annotations
 
-from .processing import Auth, JobPlan, ProcessPlan
+from urllib.parse import urlsplit
+
+from .processing import Auth, JobPlan, ProcessPlan, sandbox_path
 from .quoting import json_text, r, r_chr, r_str
 
 COMMON = r"""report <- function(status, progress, message) {  # one line per status reported
@@ -191,6 +193,45 @@ requested <- character(0)
 """
 
 
+# The local sandbox: no address and no token in the code (both change at each start).
+SANDBOX = r"""# The local sandbox writes its address and token here each time it starts.
+connection <- path.expand(__PATH__)
+sandbox_file <- function(href) {  # a result of the sandbox as its file here (outputs outlive it)
+  path <- sub("^(http://(127\\.0\\.0\\.1|localhost)(:[0-9]+)?)?/outputs/", "", href)
+  if (identical(path, href) || ".." %in% strsplit(path, "/", fixed = TRUE)[[1]]) return(href)
+  file.path(dirname(connection), "outputs", path)
+}
+"""
+SANDBOX_CONNECT = r"""if (!file.exists(connection)) {
+  stop("The local sandbox is not running (", connection, " is missing): start it in ",
+       "eo-jlab's Processes section.")
+}
+sandbox <- jsonlite::fromJSON(connection)
+auth_for <- function(url) {  # the sandbox's token goes to the sandbox only
+  if (startsWith(url, paste0(sandbox$url, "/"))) {
+    httr::add_headers(Authorization = paste("Bearer", sandbox$token))
+  } else {
+    NULL
+  }
+}
+"""
+REFERENCE = """xml2::xml_find_chr(reference, "string(@*[local-name()='href'])")"""
+
+
+def _sandbox(path: str, connect: bool) -> str:
+    """Code finding the sandbox through its connection file ``path``: ``sandbox_file(href)``;
+    with ``connect``, ``sandbox`` (url, wps, token) and ``auth_for(url)``."""
+    return SANDBOX.replace("__PATH__", r_str(path)) + (SANDBOX_CONNECT if connect else "")
+
+
+def _follow(plan_sandbox: str | None) -> str:
+    """``FOLLOW_WPS``, with a sandbox's results by reference as their files."""
+    if not plan_sandbox:
+        return FOLLOW_WPS
+    assert REFERENCE in FOLLOW_WPS
+    return FOLLOW_WPS.replace(REFERENCE, f"sandbox_file({REFERENCE})")
+
+
 def _lines(text: str) -> str:
     """A multi-line text as R code, one string literal per line."""
     lines = text.split("\n")
@@ -237,11 +278,15 @@ def _auth(auth: Auth | None) -> str:
 
 def render_process(plan: ProcessPlan, widgets: bool) -> tuple[str, list[str]]:
     if plan.protocol == "wps":
+        url = f"url <- {r_str(plan.url)}  # the WPS 1.0.0 service\n"
+        if plan.sandbox:
+            url = 'url <- paste0(sandbox$url, "/wps")  # the sandbox\'s WPS, where it runs now\n'
         code = (
             COMMON
-            + _auth(plan.auth)
+            + (_sandbox(plan.sandbox, connect=True) if plan.sandbox else _auth(plan.auth))
             + WPS_HELPERS
-            + f"\nurl <- {r_str(plan.url)}  # the WPS 1.0.0 service\n"
+            + "\n"
+            + url
             + "# The Execute request eo-jlab sends for this execution.\n"
             + f"execute <- {_lines(plan.document)}\n"
             + "response <- httr::POST(url, body = execute, "
@@ -259,7 +304,7 @@ def render_process(plan: ProcessPlan, widgets: bool) -> tuple[str, list[str]]:
             + "httr::stop_for_status(response)\n"
             + 'if (is.null(doc)) stop("The service did not answer with an XML document.")\n'
             + 'status_url <- xml2::xml_attr(doc, "statusLocation")  # NA: it ran synchronously\n'
-            + FOLLOW_WPS
+            + _follow(plan.sandbox)
         )
         return code, ["httr", "xml2", "jsonlite"]
     lines = [
@@ -318,8 +363,16 @@ def render_job(plan: JobPlan, widgets: bool) -> tuple[str, list[str]]:
         entries = [
             f"{r_str(res['id'])} = {r(res.get('href', res.get('value')))}" for res in plan.results
         ]
+        if plan.sandbox:  # its results by reference are files of the sandbox
+            entries = [
+                f"{r_str(res['id'])} = sandbox_file({r_str(sandbox_path(res['href']))})"
+                if "href" in res
+                else e
+                for res, e in zip(plan.results, entries, strict=True)
+            ]
         code = (
             COMMON
+            + (_sandbox(plan.sandbox, connect=False) if plan.sandbox else "")
             + "# This job ran synchronously: the service keeps no record of it to ask for again.\n"
             + "# Its status and results as eo-jlab received them:\n"
             + f"status <- {r_str(plan.status)}\n"
@@ -336,13 +389,18 @@ def render_job(plan: JobPlan, widgets: bool) -> tuple[str, list[str]]:
         )
         return code, ["jsonlite"]
     if plan.protocol == "wps":
+        status = f"status_url <- {r_str(plan.status_url)}  # the job's status document\n"
+        if plan.sandbox:
+            path = r_str(urlsplit(plan.status_url).path)
+            status = f"status_url <- paste0(sandbox$url, {path})  # where the sandbox runs now\n"
         code = (
             COMMON
-            + _auth(plan.auth)
+            + (_sandbox(plan.sandbox, connect=True) if plan.sandbox else _auth(plan.auth))
             + WPS_HELPERS
-            + f"\nstatus_url <- {r_str(plan.status_url)}  # the job's status document\n"
+            + "\n"
+            + status
             + "doc <- read_status(status_url)\n"
-            + FOLLOW_WPS
+            + _follow(plan.sandbox)
         )
         return code, ["httr", "xml2", "jsonlite"]
     code = (

@@ -4,7 +4,9 @@ single-quoted word; requests are sent from standard input, never as command-line
 
 from __future__ import annotations
 
-from .processing import Auth, JobPlan, ProcessPlan
+from urllib.parse import urlsplit
+
+from .processing import Auth, JobPlan, ProcessPlan, sandbox_path
 from .quoting import json_text, sh
 
 HEADER = r"""set -euo pipefail
@@ -181,6 +183,57 @@ requested='[]'
 """
 
 
+# The local sandbox: no address and no token in the script (both change at each start).
+SANDBOX = r"""# The local sandbox writes its address and token here each time it starts.
+connection=__PATH__
+sandbox_file() {  # a result of the sandbox as its file here (outputs outlive it), else the link
+  local path
+  path=$(printf '%s' "$1" | sed -nE 's#^(http://(127\.0\.0\.1|localhost)(:[0-9]+)?)?/outputs/##p')
+  case "/$path/" in
+    //|*/../*) printf '%s' "$1" ;;
+    *) printf '%s/outputs/%s' "$(dirname "$connection")" "$path" ;;
+  esac
+}
+"""
+SANDBOX_CONNECT = r"""if [ ! -f "$connection" ]; then
+  echo "The local sandbox is not running ($connection is missing): start it in eo-jlab's" \
+    "Processes section." >&2
+  exit 1
+fi
+sandbox_url=$(jq -r .url "$connection")
+call() {  # curl URL [options]; the token goes to the sandbox only, never on a command line
+  local url=$1
+  shift
+  case "$url" in
+    "$sandbox_url"/*)
+      curl -H @<(jq -r '"Authorization: Bearer " + .token' "$connection") "$@" --url "$url" ;;
+    *) curl "$@" --url "$url" ;;
+  esac
+}
+"""
+REFERENCE = (
+    """value=$(xpath "string($output/*[local-name()='Reference']/@*[local-name()='href'])")"""
+)
+
+
+def _sandbox(path: str, connect: bool) -> str:
+    """Code finding the sandbox through its connection file ``path``: ``sandbox_file HREF``;
+    with ``connect``, ``$sandbox_url`` and ``call`` sending the token to it."""
+    if path.startswith("~/"):
+        where = '"$HOME"/' + sh(path[2:])
+    else:
+        where = sh(path)
+    return SANDBOX.replace("__PATH__", where) + (SANDBOX_CONNECT if connect else "")
+
+
+def _follow(plan_sandbox: str | None) -> str:
+    """``FOLLOW_WPS``, with a sandbox's results by reference as their files."""
+    if not plan_sandbox:
+        return FOLLOW_WPS
+    assert REFERENCE in FOLLOW_WPS
+    return FOLLOW_WPS.replace(REFERENCE, REFERENCE + '\n    value=$(sandbox_file "$value")')
+
+
 def _auth(auth: Auth | None) -> str:
     if auth is None:
         return NO_AUTH
@@ -214,11 +267,15 @@ def _auth(auth: Auth | None) -> str:
 
 def render_process(plan: ProcessPlan, widgets: bool) -> tuple[str, list[str]]:
     if plan.protocol == "wps":
+        url = f"url={sh(plan.url)}  # the WPS 1.0.0 service\n"
+        if plan.sandbox:
+            url = 'url="$sandbox_url/wps"  # the sandbox\'s WPS, where it runs now\n'
         code = (
             HEADER
-            + _auth(plan.auth)
+            + (_sandbox(plan.sandbox, connect=True) if plan.sandbox else _auth(plan.auth))
             + WPS_HELPERS
-            + f"\nurl={sh(plan.url)}  # the WPS 1.0.0 service\n"
+            + "\n"
+            + url
             + "# The Execute request eo-jlab sends for this execution.\n"
             + f"execute={sh(plan.document)}\n"
             + 'status=$(printf \'%s\' "$execute" | call "$url" -sS -o "$doc" -w \'%{http_code}\' '
@@ -233,7 +290,7 @@ def render_process(plan: ProcessPlan, widgets: bool) -> tuple[str, list[str]]:
             + '  *) echo "The service answered HTTP $status." >&2; exit 1 ;;\n'
             + "esac\n"
             + "status_url=$(xpath 'string(/*/@statusLocation)')  # empty: it ran synchronously\n"
-            + FOLLOW_WPS
+            + _follow(plan.sandbox)
         )
         return code, ["bash", "curl", "xmllint", "jq"]
     lines = [
@@ -297,13 +354,24 @@ def render_process(plan: ProcessPlan, widgets: bool) -> tuple[str, list[str]]:
 def render_job(plan: JobPlan, widgets: bool) -> tuple[str, list[str]]:
     if plan.status_url is None:
         results = {res["id"]: res.get("href", res.get("value")) for res in plan.results}
+        files = ""
+        if plan.sandbox:  # its results by reference are files of the sandbox
+            results.update({r["id"]: sandbox_path(r["href"]) for r in plan.results if "href" in r})
+            files = "".join(
+                f'results=$(printf \'%s\' "$results" | jq --arg file "$(sandbox_file '
+                f"{sh(sandbox_path(res['href']))})\" --arg id {sh(res['id'])} '.[$id] = $file')\n"
+                for res in plan.results
+                if "href" in res
+            )
         code = (
             HEADER
+            + (_sandbox(plan.sandbox, connect=False) if plan.sandbox else "")
             + "# This job ran synchronously: the service keeps no record of it to ask for again.\n"
             + "# Its status and results as eo-jlab received them:\n"
             + f"status={sh(plan.status)}\n"
             + f"error={sh(plan.error or '')}\n"
             + f"results={sh(json_text(results))}  # output id: link (by reference) or value\n"
+            + files
             + 'echo "status: $status"\n'
             + 'if [ "$status" != successful ]; then\n'
             + '  echo "The job ended $status: ${error:-no reason given}" >&2\n'
@@ -317,13 +385,18 @@ def render_job(plan: JobPlan, widgets: bool) -> tuple[str, list[str]]:
         )
         return code, ["bash", "jq"]
     if plan.protocol == "wps":
+        status = f"status_url={sh(plan.status_url)}  # the job's status document\n"
+        if plan.sandbox:
+            path = sh(urlsplit(plan.status_url).path)
+            status = f'status_url="$sandbox_url"{path}  # where the sandbox runs now\n'
         code = (
             HEADER
-            + _auth(plan.auth)
+            + (_sandbox(plan.sandbox, connect=True) if plan.sandbox else _auth(plan.auth))
             + WPS_HELPERS
-            + f"\nstatus_url={sh(plan.status_url)}  # the job's status document\n"
+            + "\n"
+            + status
             + 'call "$status_url" -sS -o "$doc" || true\n'
-            + FOLLOW_WPS
+            + _follow(plan.sandbox)
         )
         return code, ["bash", "curl", "xmllint", "jq"]
     code = (

@@ -10,6 +10,7 @@ jest.mock('../api', () => {
     describeProcess: jest.fn(),
     executeProcess: jest.fn(),
     getSandbox: jest.fn(),
+    startSandbox: jest.fn(),
     reloadSandbox: jest.fn(),
     getSandboxLog: jest.fn()
   };
@@ -100,7 +101,7 @@ async function openModel(): Promise<ProcessesModel> {
     ]
   });
   mocked(api.describeProcess).mockResolvedValue(DESCRIPTION);
-  mocked(api.getSandbox).mockResolvedValue({
+  mocked(api.startSandbox).mockResolvedValue({
     dir: '/work/sandbox',
     running: true,
     processes: [],
@@ -158,6 +159,9 @@ describe('ProcessesModel', () => {
     const model = await openModel();
     expect(model.processes.map(p => p.id)).toEqual(['ndvi', 'area_buffer']);
     expect(model.sandbox?.errors[0].file).toBe('broken.py');
+    // Opening the sandbox starts it with a POST; the status GET (no side effect) is not used.
+    expect(api.startSandbox).toHaveBeenCalledWith('sandbox');
+    expect(api.getSandbox).not.toHaveBeenCalled();
     model.setFilter('geojson');
     expect(model.filtered.map(p => p.id)).toEqual(['area_buffer']);
     expect(model.process?.id).toBe('ndvi');

@@ -10,9 +10,9 @@ import {
   executeProcess,
   getProcesses,
   getProcessSnippet,
-  getSandbox,
   getSandboxLog,
-  reloadSandbox
+  reloadSandbox,
+  startSandbox
 } from '../api';
 import {
   ExecutionValue,
@@ -338,7 +338,8 @@ export class ProcessesModel {
     }
     await this._run('processes', async () => {
       if (service.protocol === 'sandbox') {
-        const status = await getSandbox(service.id);
+        // Opening the sandbox starts it (a POST: no GET route has a side effect).
+        const status = await startSandbox(service.id);
         if (this._serviceId === service.id) {
           this._sandbox = status;
         }
