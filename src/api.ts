@@ -152,6 +152,34 @@ export function quicklookUrl(
   );
 }
 
+const IMAGE_FILE = /\.(png|jpe?g|gif|webp)$/i;
+
+/**
+ * Where the browser opens an item's asset: an image of a local (static) catalogue through
+ * the quicklook route, an http(s) address as it is; null when the browser has no way to
+ * it (a local file that is not an image, s3://, javascript: ...).
+ */
+export function assetUrl(
+  catalogue: string,
+  asset: { href: string; type?: string | null },
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): string | null {
+  const href = asset.href.trim();
+  if (/^https?:\/\//i.test(href)) {
+    return href;
+  }
+  if (/^[a-z][a-z0-9+.-]*:/i.test(href) && !/^file:/i.test(href)) {
+    return null;
+  }
+  const type = (asset.type ?? '').toLowerCase();
+  const image = type
+    ? type.startsWith('image/') &&
+      !type.includes('svg') &&
+      !type.includes('tiff')
+    : IMAGE_FILE.test(href);
+  return image ? quicklookUrl(catalogue, href, settings) : null;
+}
+
 export function getItemSnippet(
   catalogue: string,
   item: IItem,

@@ -1,6 +1,11 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { EOJLabRequestError, NOT_INSTALLED, requestAPI } from '../api';
+import {
+  assetUrl,
+  EOJLabRequestError,
+  NOT_INSTALLED,
+  requestAPI
+} from '../api';
 
 /** Settings whose fetch answers from a table: path suffix -> [status, body, content type]. */
 function settingsAnswering(
@@ -85,5 +90,50 @@ describe('requestAPI', () => {
     await expect(requestAPI('config', {}, settings)).rejects.toThrow(
       'The Jupyter server could not be reached'
     );
+  });
+});
+
+describe('assetUrl', () => {
+  const settings = ServerConnection.makeSettings({
+    baseUrl: 'http://localhost:8888/user/alice/'
+  });
+  const route =
+    'http://localhost:8888/user/alice/eo-jlab/catalogues/demo/quicklook?href=';
+
+  it('opens local images through the quicklook route', () => {
+    expect(
+      assetUrl(
+        'demo',
+        { href: '/data/a b/visual.png', type: 'image/png' },
+        settings
+      )
+    ).toBe(`${route}${encodeURIComponent('/data/a b/visual.png')}`);
+    expect(assetUrl('demo', { href: 'file:///data/q.JPG' }, settings)).toBe(
+      `${route}${encodeURIComponent('file:///data/q.JPG')}`
+    );
+  });
+
+  it('opens http(s) addresses as they are', () => {
+    expect(
+      assetUrl(
+        'demo',
+        { href: 'https://example.org/b04.tif', type: 'image/tiff' },
+        settings
+      )
+    ).toBe('https://example.org/b04.tif');
+  });
+
+  it('gives no address the browser cannot or must not follow', () => {
+    for (const asset of [
+      { href: 'javascript:alert(1)', type: 'image/png' },
+      { href: 'JavaScript:alert(1)' },
+      { href: 'data:image/png;base64,AAAA' },
+      { href: 's3://bucket/b04.tif' },
+      { href: '/data/b04.tif', type: 'image/tiff; application=geotiff' },
+      { href: '/data/logo.svg', type: 'image/svg+xml' },
+      { href: '/data/metadata.xml' }
+    ]) {
+      expect(assetUrl('demo', asset, settings)).toBeNull();
+    }
   });
 });

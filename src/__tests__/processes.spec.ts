@@ -1,5 +1,10 @@
 import * as api from '../api';
-import { baseType, initialValue, ProcessesModel } from '../models/processes';
+import {
+  baseType,
+  crsShortName,
+  initialValue,
+  ProcessesModel
+} from '../models/processes';
 import { IJob, IProcessDescription, IProcessInput } from '../tokens';
 
 jest.mock('../api', () => {
@@ -149,6 +154,23 @@ describe('data types', () => {
       kind: 'boolean',
       checked: false
     });
+  });
+});
+
+describe('CRS names', () => {
+  it('shortens OGC and EPSG URNs and URLs, keeps anything else', () => {
+    expect(crsShortName('urn:ogc:def:crs:OGC:1.3:CRS84')).toBe('CRS84');
+    expect(crsShortName('urn:ogc:def:crs:OGC::CRS84')).toBe('CRS84');
+    expect(crsShortName('urn:ogc:def:crs:EPSG::4326')).toBe('EPSG:4326');
+    expect(crsShortName('urn:ogc:def:crs:EPSG:6.6:32631')).toBe('EPSG:32631');
+    expect(crsShortName('http://www.opengis.net/def/crs/OGC/1.3/CRS84')).toBe(
+      'CRS84'
+    );
+    expect(crsShortName('http://www.opengis.net/def/crs/EPSG/0/3857')).toBe(
+      'EPSG:3857'
+    );
+    expect(crsShortName('EPSG:4326')).toBe('EPSG:4326');
+    expect(crsShortName('urn:x-local:my-grid')).toBe('urn:x-local:my-grid');
   });
 });
 

@@ -16,6 +16,7 @@ import {
   formatSize,
   ISeenStore,
   parseNames,
+  SCOPE_KEY_PREFIX,
   SEEN_KEY_PREFIX,
   SharesModel
 } from '../models/shares';
@@ -152,6 +153,66 @@ describe('SharesModel', () => {
     expect(model.shares().map(s => s.id)).toEqual(['examples']);
     expect(model.isMine(model.get('mine')!)).toBe(true);
     expect(model.isMine(model.get('a')!)).toBe(false);
+  });
+
+  it('opens on a list that has shares until the user chooses one', async () => {
+    const lists: Partial<Record<ShareScope, IShare[]>> = {
+      public: [share('examples', { owner: 'operator' })]
+    };
+    serve(lists);
+    const model = create();
+    model.enabled = true;
+    await flush();
+    // Nothing with me: the public list is shown, not an empty "With me (0)".
+    expect(model.scope).toBe('public');
+    // Something with me arrives later: the list in view stays.
+    lists['with-me'] = [share('a')];
+    await model.refresh();
+    expect(model.scope).toBe('public');
+  });
+
+  it('shows "by me" after sharing and remembers the choice per user', async () => {
+    serve({ public: [share('examples', { owner: 'operator' })] });
+    const state = new MemoryStore();
+    const model = create({ state });
+    model.enabled = true;
+    await flush();
+    const mine = share('mine', {
+      owner: 'me',
+      updated: '2025-02-01T00:00:00Z'
+    });
+    createShare.mockResolvedValue(mine);
+    await model.create('notes.ipynb', {
+      users: ['bob'],
+      groups: [],
+      public: false
+    });
+    expect(model.scope).toBe('by-me');
+    expect(model.shares().map(s => s.id)).toEqual(['mine']);
+    await flush();
+    expect(state.data.get(SCOPE_KEY_PREFIX + 'me')).toBe('by-me');
+
+    // Next session, same user: back on "by me" (it has shares)...
+    serve({
+      'by-me': [mine],
+      public: [share('examples', { owner: 'operator' })]
+    });
+    const next = create({ state });
+    next.enabled = true;
+    await flush();
+    expect(next.scope).toBe('by-me');
+    // ... and a list the user clicks is kept, even when it is empty.
+    next.scope = 'with-me';
+    await next.refresh();
+    expect(next.scope).toBe('with-me');
+    await flush();
+    expect(state.data.get(SCOPE_KEY_PREFIX + 'me')).toBe('with-me');
+
+    // The remembered list is empty next time: a list that has shares is shown.
+    const third = create({ state });
+    third.enabled = true;
+    await flush();
+    expect(third.scope).toBe('by-me');
   });
 
   it('takes the server\'s "by me" list as the word on what is mine', async () => {

@@ -5,6 +5,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import {
   baseType,
   ComplexSource,
+  crsShortName,
   FieldValue,
   ProcessesModel
 } from '../models/processes';
@@ -557,12 +558,13 @@ function BBoxEditor(props: IEditorProps): JSX.Element {
         {input.crs.length > 1 ? (
           <select
             aria-label={trans.__('Coordinate reference system')}
+            title={value.crs}
             value={value.crs}
             onChange={e => props.onChange({ ...value, crs: e.target.value })}
           >
             {input.crs.map(crs => (
-              <option key={crs} value={crs}>
-                {crs}
+              <option key={crs} value={crs} title={crs}>
+                {crsShortName(crs)}
               </option>
             ))}
           </select>

@@ -3,6 +3,7 @@ import * as React from 'react';
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { quicklookUrl } from '../api';
+import { ItemDetails, showQuicklook } from './ItemDetails';
 import { SearchModel } from '../models/search';
 import { IEndpoint, IItem, IQueryable, ITEM_MIME } from '../tokens';
 
@@ -164,7 +165,15 @@ export function SearchPanel(props: ISearchPanelProps): JSX.Element {
           {trans.__('Load more')}
         </button>
       )}
-      {model.selected && <Details {...props} item={model.selected} />}
+      {model.selected && (
+        <ItemDetails
+          item={model.selected}
+          catalogue={model.resultsCatalogue ?? ''}
+          trans={trans}
+          onInsert={props.onInsert}
+          onZoom={props.onZoom}
+        />
+      )}
     </div>
   );
 }
@@ -254,6 +263,37 @@ function ResultList(props: ISearchPanelProps): JSX.Element | null {
   const { model, trans } = props;
   const [scrollTop, setScrollTop] = React.useState(0);
   const items = model.results;
+  const listRef = React.useRef<HTMLDivElement>(null);
+  const shown = React.useRef<readonly IItem[]>([]);
+  // New results (not a page appended): bring the list into view under the form, in the
+  // Search section's own scroll area, and back to its first row.
+  React.useEffect(() => {
+    const before = shown.current;
+    shown.current = items;
+    const appended =
+      before.length > 0 &&
+      items.length > before.length &&
+      items[0] === before[0];
+    const list = listRef.current;
+    if (!list || appended || items === before || items.length === 0) {
+      return;
+    }
+    list.scrollTop = 0;
+    setScrollTop(0);
+    const body = list.closest('.jp-EOJLab-searchBody');
+    if (body) {
+      // As little as needed: the whole list if it fits, its top (and the count line
+      // above it, 28 px) if not; the form stays in view when there is room.
+      const top =
+        list.getBoundingClientRect().top - body.getBoundingClientRect().top;
+      const bottom = top + list.offsetHeight;
+      if (top < 28) {
+        body.scrollTop += top - 28;
+      } else if (bottom > body.clientHeight) {
+        body.scrollTop += Math.min(bottom - body.clientHeight, top - 28);
+      }
+    }
+  }, [items]);
   if (!model.searched) {
     return null;
   }
@@ -269,6 +309,7 @@ function ResultList(props: ISearchPanelProps): JSX.Element | null {
   const catalogue = model.resultsCatalogue ?? '';
   return (
     <div
+      ref={listRef}
       className="jp-EOJLab-results"
       role="list"
       aria-label={trans.__('Results')}
@@ -304,12 +345,27 @@ function ResultList(props: ISearchPanelProps): JSX.Element | null {
               onClick={() => model.select(selected ? null : item.id)}
             >
               {item.thumbnail ? (
-                <img
-                  className="jp-EOJLab-thumb"
-                  src={quicklookUrl(catalogue, item.thumbnail)}
-                  alt=""
-                  loading="lazy"
-                />
+                <button
+                  type="button"
+                  className="jp-EOJLab-thumbButton"
+                  aria-label={trans.__(
+                    'Show the quicklook of %1',
+                    props.title ?? item.id
+                  )}
+                  title={trans.__('Show the quicklook at full size')}
+                  onClick={e => {
+                    e.stopPropagation();
+                    void showQuicklook(item, catalogue, trans);
+                  }}
+                >
+                  <img
+                    className="jp-EOJLab-thumb"
+                    src={quicklookUrl(catalogue, item.thumbnail)}
+                    alt=""
+                    loading="lazy"
+                    draggable={false}
+                  />
+                </button>
               ) : (
                 <div className="jp-EOJLab-thumb" />
               )}
@@ -334,77 +390,6 @@ function ResultList(props: ISearchPanelProps): JSX.Element | null {
             </div>
           );
         })}
-      </div>
-    </div>
-  );
-}
-
-function Details(props: ISearchPanelProps & { item: IItem }): JSX.Element {
-  const { item, trans, model } = props;
-  const catalogue = model.resultsCatalogue ?? '';
-  const overview =
-    Object.values(item.assets).find(a => a.roles?.includes('overview'))?.href ??
-    item.thumbnail;
-  const rows: [string, unknown][] = [
-    [trans.__('Id'), item.id],
-    [trans.__('Collection'), item.properties.collection],
-    [
-      trans.__('Date'),
-      item.properties.datetime ?? item.properties.start_datetime
-    ],
-    [trans.__('Platform'), item.properties.platform],
-    [trans.__('Instrument'), item.properties.instrument],
-    [trans.__('Product type'), item.properties.product_type],
-    [trans.__('Cloud cover'), item.properties.cloud_cover]
-  ];
-  return (
-    <div
-      className="jp-EOJLab-details"
-      aria-label={trans.__('Selected product')}
-    >
-      <div className="jp-EOJLab-details-title">
-        {item.properties.title ?? item.id}
-      </div>
-      {overview && (
-        <img
-          className="jp-EOJLab-quicklook"
-          src={quicklookUrl(catalogue, overview)}
-          alt={trans.__('Quicklook')}
-        />
-      )}
-      <table>
-        <tbody>
-          {rows
-            .filter(
-              ([, value]) =>
-                value !== null && value !== undefined && value !== ''
-            )
-            .map(([label, value]) => (
-              <tr key={label}>
-                <th>{label}</th>
-                <td>{String(value)}</td>
-              </tr>
-            ))}
-        </tbody>
-      </table>
-      <div className="jp-EOJLab-assets">
-        {Object.entries(item.assets).map(([key, asset]) => (
-          <div key={key} title={asset.href}>
-            <strong>{key}</strong> {asset.type ?? ''} — {asset.href}
-          </div>
-        ))}
-      </div>
-      <div className="jp-EOJLab-actions">
-        <button
-          type="button"
-          className="jp-EOJLab-primary"
-          onClick={() => props.onInsert(item)}
-        >
-          {trans.__('Insert in notebook')}
-        </button>
-        <button type="button" onClick={() => props.onZoom(item)}>
-          {trans.__('Zoom to')}
-        </button>
       </div>
     </div>
   );

@@ -660,3 +660,26 @@ function parseInline(text: string, mime: string | undefined): unknown {
   }
   return text;
 }
+
+/**
+ * A CRS as people write it: "CRS84", "EPSG:4326" for the URN and URL forms of OGC and
+ * EPSG codes (`urn:ogc:def:crs:EPSG::4326`, `http://www.opengis.net/def/crs/EPSG/0/4326`);
+ * anything else unchanged.
+ */
+export function crsShortName(crs: string): string {
+  const text = crs.trim();
+  const urn = /^urn:ogc:def:crs:([^:]+):[^:]*:([^:]+)$/i.exec(text);
+  const url =
+    /^https?:\/\/www\.opengis\.net\/def\/crs\/([^/]+)\/[^/]*\/([^/]+)$/i.exec(
+      text
+    );
+  const match = urn ?? url;
+  if (!match) {
+    return text;
+  }
+  const [, authority, code] = match;
+  if (authority.toUpperCase() === 'OGC') {
+    return code.toUpperCase();
+  }
+  return `${authority.toUpperCase()}:${code}`;
+}

@@ -20,6 +20,9 @@ export const SHARE_SCOPES: ShareScope[] = ['with-me', 'by-me', 'public'];
 /** Where the last-seen time lives (per user), in the state DB or localStorage. */
 export const SEEN_KEY_PREFIX = 'eo_jlab:shares-seen:';
 
+/** Where the list the user last chose lives (per user), beside the last-seen time. */
+export const SCOPE_KEY_PREFIX = 'eo_jlab:shares-scope:';
+
 /** The little of a key/value store `SharesModel` needs (IStateDB, or a stand-in). */
 export interface ISeenStore {
   fetch(key: string): Promise<unknown>;
@@ -112,12 +115,21 @@ export class SharesModel {
     return this._timer !== null;
   }
 
-  /** The list shown. */
+  /**
+   * The list shown. Until the user chooses one, it is their last choice (remembered per
+   * user) when that list has shares, else the first list that has some.
+   */
   get scope(): ShareScope {
     return this._scope;
   }
 
+  /** Show a list: the user's choice, kept for this session and remembered for the next. */
   set scope(scope: ShareScope) {
+    this._chosen = true;
+    if (scope !== this._remembered) {
+      this._remembered = scope;
+      void this._save(SCOPE_KEY_PREFIX, scope);
+    }
     if (scope !== this._scope) {
       this._scope = scope;
       this._changed.emit();
@@ -216,6 +228,7 @@ export class SharesModel {
       SHARE_SCOPES.forEach((scope, i) => {
         this._lists[scope] = [...(answers[i].shares ?? [])].sort(byUpdated);
       });
+      this._settleScope();
       this._loaded = true;
       this._error = null;
     } catch (error) {
@@ -261,6 +274,8 @@ export class SharesModel {
       ...(message ? { message } : {})
     });
     this._put(share, true);
+    // What the user just shared is what they want to see.
+    this.scope = 'by-me';
     return share;
   }
 
@@ -361,39 +376,67 @@ export class SharesModel {
     }
   }
 
+  /** Before the user chooses a list: their last choice if it has shares, else one that has. */
+  private _settleScope(): void {
+    if (this._chosen) {
+      return;
+    }
+    const filled = (scope: ShareScope | null) =>
+      scope !== null && this._lists[scope].length > 0;
+    const scope = filled(this._remembered)
+      ? this._remembered!
+      : filled(this._scope)
+        ? this._scope
+        : (SHARE_SCOPES.find(filled) ?? this._remembered ?? this._scope);
+    this._scope = scope;
+  }
+
   private async _loadSeen(user: string | null): Promise<void> {
     if (!user) {
       return;
     }
-    const key = SEEN_KEY_PREFIX + user;
-    let value: unknown = null;
-    try {
-      if (this._state) {
-        value = await this._state.fetch(key);
-      } else {
-        value = this._storage?.getItem(key) ?? null;
-      }
-    } catch {
-      value = null;
+    const [seen, scope] = await Promise.all([
+      this._load(SEEN_KEY_PREFIX + user),
+      this._load(SCOPE_KEY_PREFIX + user)
+    ]);
+    if (user !== this._user) {
+      return;
     }
-    if (user === this._user && typeof value === 'string') {
-      this._lastSeen = value;
+    if (typeof seen === 'string') {
+      this._lastSeen = seen;
+    }
+    if (SHARE_SCOPES.includes(scope as ShareScope) && !this._chosen) {
+      this._remembered = scope as ShareScope;
     }
   }
 
-  private async _saveSeen(value: string | null): Promise<void> {
-    if (!this._user || !value) {
-      return;
-    }
-    const key = SEEN_KEY_PREFIX + this._user;
+  private async _load(key: string): Promise<unknown> {
     try {
       if (this._state) {
-        await this._state.save(key, value);
+        return (await this._state.fetch(key)) ?? null;
+      }
+      return this._storage?.getItem(key) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  private _saveSeen(value: string | null): Promise<void> {
+    return value ? this._save(SEEN_KEY_PREFIX, value) : Promise.resolve();
+  }
+
+  private async _save(prefix: string, value: string): Promise<void> {
+    if (!this._user) {
+      return;
+    }
+    try {
+      if (this._state) {
+        await this._state.save(prefix + this._user, value);
       } else {
-        this._storage?.setItem(key, value);
+        this._storage?.setItem(prefix + this._user, value);
       }
     } catch (error) {
-      console.warn('eo_jlab: could not remember the shares seen.', error);
+      console.warn('eo_jlab: could not remember the Shared section.', error);
     }
   }
 
@@ -405,6 +448,10 @@ export class SharesModel {
   private _lastSeen: string | null = null;
   private _seenLoaded: Promise<void> = Promise.resolve();
   private _scope: ShareScope = 'with-me';
+  /** The list the user chose last (this session or a previous one). */
+  private _remembered: ShareScope | null = null;
+  /** Whether the user chose a list in this session (then it is never changed for them). */
+  private _chosen = false;
   private _lists: Record<ShareScope, IShare[]> = {
     'with-me': [],
     'by-me': [],

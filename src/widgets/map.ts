@@ -103,6 +103,17 @@ export class SearchMap extends Widget implements IEOMap {
       }
     });
     this._restyle();
+    // The theme's colours are resolved into the styles: take the new ones as soon as the
+    // theme switches (JupyterLab sets these attributes once the theme's CSS is loaded).
+    this._themeWatch = new MutationObserver(() => {
+      this._restyle();
+      this._footprints.changed();
+      this._map.render();
+    });
+    this._themeWatch.observe(document.body, {
+      attributes: true,
+      attributeFilter: ['data-jp-theme-name', 'data-jp-theme-light']
+    });
     model.changed.connect(this._onModelChanged, this);
     model.highlightChanged.connect(this._onHighlight, this);
   }
@@ -309,6 +320,7 @@ export class SearchMap extends Widget implements IEOMap {
     }
     this._model.changed.disconnect(this._onModelChanged, this);
     this._model.highlightChanged.disconnect(this._onHighlight, this);
+    this._themeWatch.disconnect();
     this._map.setTarget(undefined);
     super.dispose();
   }
@@ -436,6 +448,7 @@ export class SearchMap extends Widget implements IEOMap {
   }
 
   private _model: SearchModel;
+  private _themeWatch: MutationObserver;
   private _map: OlMap;
   private _tiles: TileLayer<XYZ>;
   private _outline: VectorLayer<VectorSource>;

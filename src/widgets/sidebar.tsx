@@ -38,8 +38,12 @@ function section(
 export const SECTIONS = ['search', 'processes', 'jobs', 'shared'] as const;
 export type SectionId = (typeof SECTIONS)[number];
 
-/** How the open sections share the height (Search holds the map and the form). */
-const SECTION_WEIGHTS = [1.2, 1.2, 1, 0.6];
+/**
+ * How the open sections share the height: Search holds the map, the form and the results;
+ * each open section also keeps a minimum height (CSS `min-height`, which the accordion
+ * honours), so none is squeezed to nothing when the window shrinks.
+ */
+const SECTION_WEIGHTS = [3, 1.6, 1, 0.8];
 
 /** Unfold one section of the sidebar (the others keep their state). */
 export function expandSection(panel: SidePanel, id: SectionId): void {

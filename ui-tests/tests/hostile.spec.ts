@@ -191,20 +191,31 @@ test.describe('Hostile texts show as text (issue 6)', () => {
     await expect(
       row('Product type').getByText(BOLD, { exact: true })
     ).toBeVisible();
-    // Assets: hostile key and type, `javascript:` hrefs, all as text and no link.
+    // Assets: hostile key, title and type, `javascript:` hrefs, all as text; only the
+    // https address is a link, and no `javascript:` address ever is.
     const assets = details.locator('.jp-EOJLab-assets');
-    await expect(
-      assets.locator('strong').getByText(SCRIPT, { exact: true })
-    ).toBeVisible();
-    await expect(
-      assets.getByText(`${SCRIPT} text/html — ${JS_HREF}`, { exact: true })
-    ).toBeVisible();
-    await expect(
-      assets.getByText(`data ${BOLD} — https://example.invalid/data.tif`, {
-        exact: true
-      })
-    ).toBeVisible();
-    await expect(details.locator('a')).toHaveCount(0);
+    const asset = (key: string) =>
+      assets.locator('.jp-EOJLab-asset', {
+        has: page.locator('strong').getByText(key, { exact: true })
+      });
+    await expect(asset(SCRIPT)).toBeVisible();
+    await expect(asset(SCRIPT).locator('.jp-EOJLab-assetType')).toHaveText(
+      'text/html'
+    );
+    await expect(asset(SCRIPT).locator('.jp-EOJLab-assetHref')).toHaveText(
+      JS_HREF
+    );
+    await expect(asset(SCRIPT).locator('a')).toHaveCount(0);
+    await expect(asset('data').locator('.jp-EOJLab-assetType')).toHaveText(
+      BOLD
+    );
+    await expect(asset('data').getByText(SVG, { exact: true })).toBeVisible();
+    await expect(asset('data').locator('a')).toHaveAttribute(
+      'href',
+      'https://example.invalid/data.tif'
+    );
+    await expect(details.locator('a')).toHaveCount(1);
+    await expect(details.locator('a[href^="javascript" i]')).toHaveCount(0);
     await expect(details.locator('img.jp-EOJLab-quicklook')).toHaveAttribute(
       'src',
       /\/quicklook\?href=javascript%3A/
