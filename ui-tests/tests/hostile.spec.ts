@@ -654,3 +654,53 @@ async function execute(page: any, form: any): Promise<string> {
   expect(response.status()).toBe(201);
   return (await response.json()).id;
 }
+
+/**
+ * Issue 18, finding 1: a quicklook whose service answers `Content-Type: image/png, text/html`
+ * (an HTML page with a meta refresh, a form and a script; the loopback service of
+ * jupyter_server_test_config.py) is refused by eo-jlab, never sent with a type a browser
+ * takes for HTML. Opened as a page of its own, in a bare tab (no JupyterLab around it).
+ */
+test.describe('Hostile upstream bodies are never pages (issue 18)', () => {
+  test('a quicklook answered as "image/png, text/html" is not rendered as HTML', async ({
+    context,
+    baseURL
+  }) => {
+    const href = fs
+      .readFileSync(
+        path.resolve(
+          __dirname,
+          '..',
+          '.demo-workspace',
+          '.eo-jlab-hostile-quicklook'
+        ),
+        'utf-8'
+      )
+      .trim();
+    const route = `${baseURL}/eo-jlab/catalogues/hostile/quicklook?href=${encodeURIComponent(href)}`;
+    const tab = await context.newPage();
+    const response = await tab.goto(route);
+    // The page's meta refresh (to about:blank#refreshed) would leave this URL at once.
+    await expect(
+      tab.waitForURL(/refreshed/, { timeout: 3000 })
+    ).rejects.toThrow();
+    const seen = await tab.evaluate(() => ({
+      type: document.contentType,
+      forms: document.forms.length,
+      metas: document.querySelectorAll('meta[http-equiv]').length,
+      pwned: (window as any).__pwned,
+      text: document.body?.innerText ?? ''
+    }));
+    expect(seen.type).not.toContain('html');
+    expect(seen.forms).toBe(0);
+    expect(seen.metas).toBe(0);
+    expect(seen.pwned).toBeUndefined();
+    expect(tab.url()).toBe(route);
+    // eo-jlab refused it with a sentence, and says so in a type that is no page.
+    expect(response!.status()).toBe(502);
+    expect(response!.headers()['content-type']).not.toContain('html');
+    expect(response!.headers()['x-content-type-options']).toBe('nosniff');
+    expect(seen.text).toContain('is not a raster image');
+    await tab.close();
+  });
+});
