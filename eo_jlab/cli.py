@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
         "demo",
         help="start JupyterLab with the embedded demo services (works offline)",
         description="Write a demo configuration into a workspace folder and start JupyterLab "
-        "on it. Arguments after '--' go to JupyterLab unchanged.",
+        "on it. The demo keeps its jobs and sandbox outputs in the workspace (.eo-jlab-data, "
+        "its Jupyter data directory). Arguments after '--' go to JupyterLab unchanged.",
     )
     demo.add_argument(
         "--workspace", default="eo-jlab-demo", help="demo workspace folder (default: %(default)s)"

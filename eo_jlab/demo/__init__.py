@@ -44,6 +44,9 @@ progress). Add your own process files there and press **Reload** in the **Proces
 The **Shared** section lists under **Public** a share, "examples", published by "operator":
 an EO example notebook (search, footprints, NDVI). Press **Copy to my workspace** to run it.
 
+The demo's jobs and the sandbox's outputs are kept in `.eo-jlab-data/`, the demo's own
+Jupyter data directory: the Jobs section lists the jobs of this workspace only.
+
 See docs/configuration.md for every `c.EOJLab` setting.
 """
 
