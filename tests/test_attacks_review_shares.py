@@ -15,7 +15,10 @@ manifest, no temporary folder, nothing in the service's ``.incoming``).
    test_inflating_a_tar_takes_bounded_memory; local mode, a 2 MiB (sparse) file over a 1 MiB
    limit: test_local_share_over_the_byte_limit_is_refused. The service refuses a body over
    its --max-upload-bytes (by default what the limits need) from its Content-Length:
-   test_hub_upload_over_the_body_limit_is_refused_from_its_length.
+   test_hub_upload_over_the_body_limit_is_refused_from_its_length; a user server checks a
+   share against the limits the service announces before packing and sending it (400 with
+   the limit's sentence, not a cut connection):
+   test_hub_client_checks_the_services_limits_before_sending.
 2. Defaults: EOJLab, the local store and the service all have a quota (10 GiB) and the other
    limits without any configuration: test_limits_have_defaults.
 3. Every file counts against the quota (4 KiB besides its bytes): 20,000 empty files under a
@@ -37,6 +40,7 @@ manifest, no temporary folder, nothing in the service's ``.incoming``).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import lzma
@@ -57,6 +61,7 @@ import pytest
 from eo_jlab.app import EOJLab
 from eo_jlab.errors import BadRequest
 from eo_jlab.sharing import local_store
+from eo_jlab.sharing.hub import HubSharing
 from eo_jlab.sharing.service import _parser
 from eo_jlab.sharing.store import Caller, ShareStore
 
@@ -253,6 +258,24 @@ def test_hub_upload_over_the_body_limit_is_refused_from_its_length(hub, small_se
     answer = upload(hub, hub.token("alice"), {"name": "big", "kind": "file"}, body, base)
     assert answer.status_code == 400, answer.text
     assert "3.0 MiB" in answer.json()["error"] and "at most 1.9 MiB" in answer.json()["error"]
+    assert store_entries(store) == [] and os.listdir(store / ".incoming") == []
+
+
+def test_hub_client_checks_the_services_limits_before_sending(hub, small_service, tmp_path):  # noqa: F811
+    """A user server sharing more than the service takes: the user gets the limit's sentence
+    (400) before anything is packed or sent, not a connection the service cut (502)."""
+    base, store = small_service
+    with open(tmp_path / "scene.tif", "wb") as f:
+        f.write(b"GeoTIFF")
+        f.truncate(64 * MIB)
+    client = HubSharing(base, hub.token("alice"), tmp_path, timeout=30)
+    with pytest.raises(BadRequest) as refused:
+        asyncio.run(client.create("scene.tif", {"public": True}))
+    assert "at most 128.0 KiB (uncompressed)" in refused.value.message
+    write(tmp_path / "odd" / "a\u202eb.txt", "x")
+    with pytest.raises(BadRequest) as refused:
+        asyncio.run(client.create("odd", {"public": True}))
+    assert "U+202E" in refused.value.message
     assert store_entries(store) == [] and os.listdir(store / ".incoming") == []
 
 

@@ -6,9 +6,12 @@ streams (formats in service.py):
 
 * sharing / a new version: the owner's file or folder (an API path, confined to the
   workspace: no absolute path, no "..", no hidden part, nothing resolving outside through a
-  link) is packed into a temporary tar in a worker thread (folders walked without following
-  links; links, special files and hidden entries left out, as the local store does), then
-  streamed to ``POST shares`` / ``POST shares/{id}/versions``;
+  link) is first checked against the limits the service announces (``GET`` of its root:
+  content bytes, files and folders, names, with the store's own ``check_source``; a 400
+  before anything is packed), then packed into a temporary tar in a worker thread (folders
+  walked without following links; links, special files and hidden entries left out, as the
+  local store does; a tar over the service's upload limit is refused here too) and streamed
+  to ``POST shares`` / ``POST shares/{id}/versions``;
 * copying: ``GET shares/{id}/archive?version=N`` is streamed to a hidden partial file next to
   the destination, extracted there (regular files and folders only, relative names, no
   "..") and renamed to the first free name ("name", "name-1", ...): never overwriting;
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -46,7 +50,13 @@ from ..errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from .store import _place_no_overwrite, clean_relative  # one free-name rule for both modes
+from .service import upload_refusal
+from .store import (  # one free-name rule for both modes
+    ShareLimits,
+    _place_no_overwrite,
+    check_source,
+    clean_relative,
+)
 
 PIECE = 1 << 20
 TOKEN_ENV = "JUPYTERHUB_API_TOKEN"  # noqa: S105  (a variable name, not a secret)
@@ -285,12 +295,30 @@ class HubSharing:
             raise outside
         return parent, wanted.name
 
+    async def _service_limits(self) -> tuple[ShareLimits | None, int | None]:
+        """The limits the service announces (None from a service that announces none)."""
+        data = await self._json("GET", "")
+        raw = data.get("limits") if isinstance(data, dict) else None
+        fields = {f.name for f in dataclasses.fields(ShareLimits)}
+        limits = None
+        if isinstance(raw, dict) and all(isinstance(raw.get(f), int) for f in fields):
+            limits = ShareLimits(**{f: raw[f] for f in fields})
+        upload = data.get("max_upload_bytes") if isinstance(data, dict) else None
+        return limits, upload if isinstance(upload, int) and upload > 0 else None
+
     async def _upload(
         self, route: str, source: Path, kind: str, name: str, meta: dict
     ) -> dict[str, Any]:
+        # Refused here, with the store's own sentences, rather than after packing and sending
+        # it all (the service would cut a body over its upload limit off mid-stream).
+        limits, max_upload = await self._service_limits()
+        if limits is not None:
+            await self._run(check_source, source, kind, limits)
         packed = await self._run(_pack, source, kind, name)
         try:
             size = await self._run(lambda: os.fstat(packed.fileno()).st_size)
+            if max_upload is not None and size > max_upload:
+                raise upload_refusal(size, max_upload)
 
             async def body() -> AsyncIterator[bytes]:
                 while piece := await self._run(packed.read, PIECE):

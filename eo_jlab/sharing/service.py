@@ -11,7 +11,10 @@ recipient picker lists). Owner / recipient / group / public rules are the store'
 Routes, under ``$JUPYTERHUB_SERVICE_PREFIX`` (e.g. ``/services/eo-jlab-share/``), JSON unless
 said otherwise, errors ``{"error", "details"}`` with the contract's statuses:
 
-* ``GET  ``                                -> ``{"service", "version"}`` (no auth: readiness)
+* ``GET  ``                                -> ``{"service", "version", "limits":
+  {"share_bytes", "share_files", "manifest_bytes", "shares_per_user", "quota_bytes"},
+  "max_upload_bytes"}`` (no auth: readiness; user servers check a share against the limits
+  before packing and sending it)
 * ``GET  shares?scope=with-me|by-me|public`` -> ``{"shares": [Share]}``
 * ``POST shares?meta=<JSON>``, body a tar stream (``application/x-tar``) -> ``201 Share``.
   ``meta`` = ``{"name", "kind": "file"|"directory", "recipients": {"users", "groups",
@@ -47,6 +50,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -216,6 +220,14 @@ class ShareService:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+def upload_refusal(size: int, limit: int) -> BadRequest:
+    """The answer to an upload over ``--max-upload-bytes`` (user servers give it too)."""
+    return BadRequest(
+        f"The upload is {human_size(size)}; the share service takes at most {human_size(limit)}.",
+        {"limit": "max_upload_bytes", "value": limit},
+    )
+
+
 def _next_piece(chunks) -> bytes:
     """Up to ~1 MiB from a byte-chunk iterator (b"" at the end); runs in a worker thread."""
     out = bytearray()
@@ -328,11 +340,7 @@ class UploadMixin:
         limit = self.service.max_upload_bytes
         declared = self.request.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise BadRequest(
-                f"The upload is {human_size(int(declared))}; the share service takes at most "
-                f"{human_size(limit)}.",
-                {"limit": "max_upload_bytes", "value": limit},
-            )
+            raise upload_refusal(int(declared), limit)
         self.request.connection.set_max_body_size(limit)
         self._buffer = bytearray()
         self.upload = await self.service.run(
@@ -373,7 +381,12 @@ class RootHandler(ServiceHandler):
         pass
 
     def get(self) -> None:
-        self.write_json({"service": SERVICE_NAME, "version": __version__})
+        self.write_json({
+            "service": SERVICE_NAME,
+            "version": __version__,
+            "limits": dataclasses.asdict(self.service.store.limits),
+            "max_upload_bytes": self.service.max_upload_bytes,
+        })  # fmt: skip
 
 
 @tornado.web.stream_request_body

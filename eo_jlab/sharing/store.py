@@ -187,8 +187,10 @@ class _Budget:
 
     REFRESH = 64 << 20  # re-read the owner's usage every 64 MiB charged
 
-    def __init__(self, store: ShareStore, owner: str):
-        self.store, self.owner, self.limits = store, owner, store.limits
+    def __init__(self, store: ShareStore | None, owner: str, limits: ShareLimits | None = None):
+        """``store`` None: the share's own limits only (``limits``), no quota."""
+        self.store, self.owner = store, owner
+        self.limits = limits or store.limits
         self.count = 0  # bytes charged to the quota (content + FILE_COST per file)
         self.written = 0  # content bytes written
         self.declared = 0  # content bytes announced (file sizes, tar member sizes)
@@ -235,7 +237,8 @@ class _Budget:
 
     def _charge(self, n: int) -> None:
         self.count += n
-        self.store._reserve(self, n)
+        if self.store is not None:
+            self.store._reserve(self, n)
 
     def check(self) -> None:
         """The final check before a share or version is committed (usage re-read)."""
@@ -871,20 +874,36 @@ def _walk(folder: Path) -> Iterator[tuple[str, Path, bool]]:
                 yield rel, Path(entry.path), False
 
 
-def _snapshot(source: Path, kind: str, name: str, dest: Path, budget: _Budget):
-    dest.mkdir()
+def _measured(source: Path, kind: str, budget: _Budget) -> list[tuple[str, Path, bool]]:
+    """The entries of a file or folder to share (as ``_walk`` gives them; a file: one entry,
+    ""), counted against ``budget`` and their names checked, before anything is copied."""
     if kind == "file":
         budget.entry(is_file=True)
         budget.declare(source.lstat().st_size)
-        size, digest = _copy_file(source, dest / name, budget)
-        return [name], size, {name: digest}
+        return [("", source, False)]
     entries = []
-    for rel, path, is_dir in _walk(source):  # limits and names checked before any copy
+    for rel, path, is_dir in _walk(source):
         budget.entry(is_file=not is_dir)
         check_path(rel)
         if not is_dir:
             budget.declare(path.lstat().st_size)
         entries.append((rel, path, is_dir))
+    return entries
+
+
+def check_source(source: Path, kind: str, limits: ShareLimits) -> None:
+    """Refuse (400) a file or folder that cannot be one share under ``limits`` (content
+    bytes, files and folders, names), without copying anything: hub mode checks this on the
+    user's server before packing and sending it (the quota is the service's to check)."""
+    _measured(Path(source), kind, _Budget(None, "", limits))
+
+
+def _snapshot(source: Path, kind: str, name: str, dest: Path, budget: _Budget):
+    dest.mkdir()
+    entries = _measured(source, kind, budget)
+    if kind == "file":
+        size, digest = _copy_file(source, dest / name, budget)
+        return [name], size, {name: digest}
     for rel, _path, is_dir in entries:  # parents come before their content
         if is_dir:
             (dest / rel).mkdir()
