@@ -21,7 +21,7 @@ import tifffile
 
 from eo_jlab.demo import SANDBOX_EXAMPLES, demo_config, write_demo, write_sandbox
 from eo_jlab.demo.scene import EXTENT, FILE_NAME, PIXEL, SIZE, make_scene
-from eo_jlab.processing.sandbox import pywps_missing
+from eo_jlab.processing.sandbox import SandboxService, pywps_missing
 from eo_jlab.processing.sandbox_server import RESTARTED
 
 from .servers.pywps import POLYGON, pywps_url  # noqa: F401
@@ -372,6 +372,7 @@ async def test_a_sandbox_that_cannot_start_says_why(call, sandbox_dir, sandbox_s
     assert not service.running and service.pid is None
 
     (sandbox_dir / "exits.py").unlink()
+    service.start_timeout = SandboxService.start_timeout  # 2 s is short on a busy machine
     status, body, _ = await call("processing", "sandbox", "processes")
     assert status == 200 and len(body["processes"]) == 3  # started again on demand
 
