@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import math
 import os
 import re
 from typing import TYPE_CHECKING, Any, get_args
@@ -78,6 +79,17 @@ SHID = r"(?P<share_id>[^/]+)"
 JOB_STATUSES = get_args(JobStatus)
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite number as None (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 class EOJLabHandler(ExtensionHandlerMixin, APIHandler):
     """Base handler: contract error bodies and JSON helpers."""
 
@@ -104,7 +116,11 @@ class EOJLabHandler(ExtensionHandlerMixin, APIHandler):
         if isinstance(data, BaseModel):
             data = data.model_dump(mode="json")
         self.set_status(status)
-        self.finish(json.dumps(data))
+        try:
+            text = json.dumps(data, allow_nan=False)
+        except ValueError:  # NaN or 1e999 a service sent: JSON has no such number (null)
+            text = json.dumps(_finite(data), allow_nan=False)
+        self.finish(text)
 
     def parse_body(self, model: type[BaseModel]) -> Any:
         try:

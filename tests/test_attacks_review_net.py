@@ -21,7 +21,12 @@ and its one HTTP client) against scripted loopback services (tests/servers/hosti
       the job fails with a sentence (it was a 500):
       test_wps_unparsable_status_location_fails_the_job;
    d. a poll raising an error no adapter expected (a bug) fails the job after three tries
-      with a sentence: test_unexpected_poll_errors_fail_the_job.
+      with a sentence: test_unexpected_poll_errors_fail_the_job;
+   e. catalogues: OpenSearch ``totalResults`` 1e999 and a NaN cloud cover, a STAC property
+      NaN or 1e999 (answered as null: the browser's JSON has no such numbers), a CSW
+      reference "http://[::1", a date-time of year 1 with a positive offset (a service's or
+      a search's): answers or 400 sentences, never a 500:
+      test_hostile_catalogue_values_are_answers_or_sentences.
 3. Logs: a 500 on a request authenticated with ``?token=`` does not log the token
    (test_uncaught_error_does_not_log_the_token); upstream URLs' query strings (presigned
    signatures) appear in no log line (test_log_lines_carry_no_query_strings).
@@ -53,10 +58,13 @@ from eo_jlab.processing.ogcapi import OgcApiService
 from .servers.faulty import wps_status
 from .servers.hostile import Answer, Scripted
 from .test_attacks import (  # noqa: F401 (fixtures)
+    CSW_CAPABILITIES,
     call,
     hostile,
     monitor,
+    opensearch_description,
     redirect_to,
+    stac_landing,
     until,
     wps_route,
 )
@@ -91,6 +99,8 @@ def eo_config(hostile, local_catalogue):  # noqa: F811
         "catalogues": [
             {"id": "stac", "protocol": "stac", "url": h("/stac")},
             {"id": "local", "protocol": "static", "url": str(local_catalogue / "catalog.json")},
+            {"id": "os", "protocol": "opensearch", "url": h("/os.xml")},
+            {"id": "csw", "protocol": "csw", "url": h("/csw")},
         ],
         "processing": [
             {"id": "ogc", "protocol": "ogcapi", "url": h("/ogc")},
@@ -308,6 +318,75 @@ async def test_unexpected_poll_errors_fail_the_job(call, hostile, monitor, monke
         "eo-jlab could not follow this job: reading the service's answer failed 3 times "
         "(ZeroDivisionError); the server log has the details."
     ), job
+
+
+def strict_json(text: str):
+    """JSON as a browser reads it: NaN and Infinity are not numbers there."""
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} in the answer: no browser parses it")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+CSW_RECORDS = (
+    '<csw:GetRecordsResponse xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dct="http://purl.org/dc/terms/" '
+    'version="2.0.2"><csw:SearchStatus timestamp="2026-01-01T00:00:00Z"/>'
+    '<csw:SearchResults numberOfRecordsMatched="1" numberOfRecordsReturned="1" nextRecord="0" '
+    'elementSet="full"><csw:Record><dc:identifier>r1</dc:identifier><dc:title>T</dc:title>'
+    "<dc:date>0001-01-01T00:00:00+01:00</dc:date>"
+    '<dct:references scheme="thumbnail">http://[::1/x.png</dct:references></csw:Record>'
+    "</csw:SearchResults></csw:GetRecordsResponse>"
+)
+
+
+async def test_hostile_catalogue_values_are_answers_or_sentences(call, hostile):  # noqa: F811
+    hostile.answer(
+        "/os.xml",
+        opensearch_description("{base}/os/results?q={searchTerms?}"),
+        content_type="application/opensearchdescription+xml",
+    )
+    hostile.answer(
+        "/os/results",
+        '{"type": "FeatureCollection", "properties": {"totalResults": 1e999}, "features": ['
+        '{"type": "Feature", "id": "a", "geometry": null, "properties": {"title": "t", '
+        '"cloudCover": NaN, "date": "0001-01-01T00:00:00+01:00"}}]}',
+        content_type="application/geo+json",
+    )
+    status, page, text = await call("catalogues", "os", "search", method="POST", body={})
+    assert status == 200 and [f["id"] for f in strict_json(text)["features"]] == ["a"], text
+
+    hostile.answer("/stac", stac_landing())
+    item = {"type": "Feature", "stac_version": "1.0.0", "id": "nan", "collection": "c",
+            "geometry": None, "bbox": None, "links": [], "assets": {},
+            "properties": {"datetime": "2024-01-01T00:00:00Z", "eo:cloud_cover": "@NaN",
+                           "big": "@1e999"}}  # fmt: skip
+    page_text = json.dumps({"type": "FeatureCollection", "features": [item], "links": []})
+    page_text = page_text.replace('"@NaN"', "NaN").replace('"@1e999"', "1e999")
+    hostile.answer("/stac/search", page_text, content_type="application/geo+json")
+    status, page, text = await call(
+        "catalogues", "stac", "search", method="POST", body={"limit": 5}
+    )
+    assert status == 200, text
+    properties = strict_json(text)["features"][0]["properties"]
+    assert properties["cloud_cover"] is None and properties["big"] is None, properties
+
+    def csw(request: dict) -> Answer:
+        if request["query"].get("request") == "GetCapabilities":
+            return Answer(CSW_CAPABILITIES, content_type="application/xml")
+        return Answer(CSW_RECORDS, content_type="application/xml")
+
+    hostile.routes["/csw"] = csw
+    status, page, text = await call("catalogues", "csw", "search", method="POST", body={})
+    assert status == 200, text
+    assert strict_json(text)["features"][0]["thumbnail"] == "http://[::1/x.png", text
+
+    status, body, text = await call(
+        "catalogues", "stac", "search", method="POST",
+        body={"datetime": "0001-01-01T00:00:00+01:00"},
+    )  # fmt: skip
+    assert status == 400 and "is not an RFC 3339 date-time" in body["error"], text
 
 
 # --- 3. logs -------------------------------------------------------------------------------

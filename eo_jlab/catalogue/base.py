@@ -57,11 +57,11 @@ def parse_instant(text: str, *, end: bool = False) -> datetime:
             day = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
             return day.replace(hour=23, minute=59, second=59, microsecond=999999) if end else day
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
         raise ValueError(f"{text!r} is not an RFC 3339 date-time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def format_instant(value: datetime) -> str:

@@ -591,7 +591,10 @@ class CswCatalogue(Catalogue):
             if not href.startswith(("http://", "https://")):
                 continue
             scheme = ref.get("scheme") or ref.get("protocol") or ""
-            kind = mimetypes.guess_type(urlsplit(href).path)[0]
+            try:
+                kind = mimetypes.guess_type(urlsplit(href).path)[0]
+            except ValueError:  # "http://[::1": passed on as it is, never fetched here
+                kind = None
             lowered = (scheme + " " + href.rsplit("/", 1)[-1]).lower()
             if "thumbnail" in lowered or "quicklook" in lowered or "browse" in lowered:
                 key, roles = "thumbnail", ["thumbnail"]
@@ -652,7 +655,7 @@ def _world() -> dict[str, Any]:
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value is not None else None
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 

@@ -31,6 +31,7 @@ Choices:
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -529,15 +530,16 @@ def _eo_value(name: str, condition: Any, interval_ok: bool) -> str:
 def _int(value: Any) -> int | None:
     try:
         return int(value) if value is not None else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 in JSON
         return None
 
 
 def _float(value: Any) -> float | None:
     try:
-        return float(value) if value is not None else None
+        number = float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+    return number if number is None or math.isfinite(number) else None  # JSON has no inf/NaN
 
 
 def _rfc3339(value: Any) -> str | None:
@@ -551,6 +553,8 @@ def _rfc3339(value: Any) -> str | None:
 
 def _pairs(text: str, *, latlon: bool = True) -> list[list[float]]:
     numbers = [float(v) for v in text.replace(",", " ").split()]
+    if not all(math.isfinite(n) for n in numbers):
+        raise ValueError("not a finite coordinate")
     points = [numbers[i : i + 2] for i in range(0, len(numbers) - 1, 2)]
     return [[p[1], p[0]] if latlon else p for p in points]
 
