@@ -71,6 +71,43 @@ job's exchange, the data folder (job store) and the whole log.
    test_hostile_process_ids_never_run), and STAC API / OpenSearch collection ids, item ids,
    titles and asset keys in search and item snippets, python, R and shell:
    test_hostile_catalogue_values_in_snippets_run_as_data.
+5. What an outside review of the running demo found (issue 18); each module's docstring lists
+   its cases in detail, and each case failed on the code before its fix:
+   a. Proxied bodies: one allow-list and a fixed type (eo_jlab/proxied.py) for quicklooks, job
+      results and shared files; ``image/png, text/html`` and doubled Content-Type headers:
+      test_attacks_review_net.py::test_quicklook_types_are_one_fixed_image_type,
+      test_result_types_are_one_fixed_type; in a real browser (the meta refresh of such a
+      quicklook never runs): ui-tests/tests/hostile.spec.ts "Hostile upstream bodies are never
+      pages".
+   b. Upstream values that escaped as 500s or stranded jobs (a redirect to a backslashed ``http:``
+      URL or to port 99999, ``progress`` 1e999/NaN/text, WPS ``percentCompleted`` "²", an unparsable
+      ``statusLocation``, an unexpected poll error, catalogue numbers and dates out of range):
+      test_attacks_review_net.py::test_unparsable_redirect_is_502_and_fails_the_job,
+      test_hostile_progress_values_never_strand_a_job,
+      test_wps_unparsable_status_location_fails_the_job,
+      test_unexpected_poll_errors_fail_the_job,
+      test_hostile_catalogue_values_are_answers_or_sentences.
+   c. Logs: no ``?token=`` in the uncaught-exception line, no query string of an upstream URL
+      in any line: test_attacks_review_net.py::test_uncaught_error_does_not_log_the_token,
+      test_log_lines_carry_no_query_strings.
+   d. One slow host cannot take the shared connection pool (c.EOJLab.max_connections_per_host):
+      test_attacks_review_net.py::test_one_slow_host_does_not_starve_another,
+      test_per_host_limit_is_configured. A FIFO named ``*.png`` or ``*.json`` in a local
+      catalogue: test_fifo_in_a_local_catalogue_is_refused_quickly.
+   e. The local sandbox answers its token holder only (per-start token, Host and Origin
+      checked), and no GET starts it (status, process list, descriptions; results read from
+      its outputs folder, confined): tests/test_attacks_review_sandbox.py (11 cases), with
+      generated job code that survives a sandbox restart on another port (issue 19 bug 2).
+   f. Share limits on uncompressed bytes (gzip and xz bombs refused before or while
+      extracting), files per share, manifest size, shares per user and a default quota that
+      counts every file; lists without file lists; hidden and bidi/control share names:
+      tests/test_attacks_review_shares.py (local and hub mode, 20 cases).
+   g. Remote static catalogues indexed within bounds of documents, bytes and time, reported in
+      the endpoint probe, without stalling the event loop (a generated 400,000-item
+      catalogue): tests/test_attacks_review_static.py.
+   h. Generated code for every code point (R refused controls next to accents; bash words
+      carried invisible and bidi characters raw): tests/test_snippets_quoting.py, executed in
+      real IR, Python and bash.
 """
 
 from __future__ import annotations
