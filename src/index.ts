@@ -21,6 +21,7 @@ import { EOJLabModel } from './models/config';
 import { JobsModel, notifyJobEnded } from './models/jobs';
 import { ProcessesModel } from './models/processes';
 import { SearchModel } from './models/search';
+import { SearchState } from './models/searchState';
 import { SharesModel } from './models/shares';
 import { acceptDrops } from './notebook';
 import { JobsWidget } from './widgets/jobs';
@@ -193,9 +194,22 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
       void model.refresh();
       void jobs.refresh();
     };
-    // Choose the only catalogue at once, so a first search needs no setup.
-    model.changed.connect(() => {
-      const catalogues = model.config?.catalogues ?? [];
+    // The search comes back after a reload (form per catalogue, last search re-run once on
+    // screen), as the layout does; else the only catalogue is chosen at once, so a first
+    // search needs no setup.
+    const searchState = state
+      ? new SearchState({ model: search, state })
+      : null;
+    let restored = false;
+    model.changed.connect(async () => {
+      const catalogues = model.config?.catalogues;
+      if (!catalogues) {
+        return;
+      }
+      if (!restored) {
+        restored = true;
+        await searchState?.restore(catalogues.map(c => c.id));
+      }
       if (!search.form.catalogue && catalogues.length === 1) {
         void search.setCatalogue(catalogues[0].id);
       }

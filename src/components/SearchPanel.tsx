@@ -1,11 +1,13 @@
 import * as React from 'react';
 
 import { TranslationBundle } from '@jupyterlab/translation';
+import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
 
 import { quicklookUrl } from '../api';
 import { ItemDetails, showQuicklook } from './ItemDetails';
+import { filterFields, IFilterField } from '../models/filters';
 import { SearchModel } from '../models/search';
-import { IEndpoint, IItem, IQueryable, ITEM_MIME } from '../tokens';
+import { IEndpoint, IItem, ITEM_MIME } from '../tokens';
 
 export interface ISearchPanelProps {
   model: SearchModel;
@@ -23,8 +25,13 @@ const ROW_HEIGHT = 58;
 export function SearchPanel(props: ISearchPanelProps): JSX.Element {
   const { model, catalogues, trans } = props;
   const form = model.form;
-  const queryables = model.queryables?.properties ?? {};
   const listId = React.useId();
+  const moreId = React.useId();
+  const hintId = React.useId();
+  const { common, more } = filterFields(model.queryables, trans);
+  const moreSet = more.filter(
+    field => form.filters[field.name] !== undefined
+  ).length;
 
   const onSubmit = (event: React.FormEvent) => {
     event.preventDefault();
@@ -34,7 +41,7 @@ export function SearchPanel(props: ISearchPanelProps): JSX.Element {
   return (
     <div className="jp-EOJLab-search">
       <form className="jp-EOJLab-form" onSubmit={onSubmit}>
-        <label>
+        <label className="jp-EOJLab-searchField">
           <span>{trans.__('Catalogue')}</span>
           <select
             value={form.catalogue ?? ''}
@@ -49,18 +56,16 @@ export function SearchPanel(props: ISearchPanelProps): JSX.Element {
             ))}
           </select>
         </label>
-        <label>
+        <label className="jp-EOJLab-searchField">
           <span>{trans.__('Collection')}</span>
           <input
             list={listId}
             value={form.collection ?? ''}
             placeholder={trans.__('All collections (type to filter)')}
             aria-label={trans.__('Collection')}
-            onChange={e => {
-              const value = e.target.value;
-              const known = model.collections.some(c => c.id === value);
-              void model.setCollection(known ? value : value ? value : null);
-            }}
+            aria-invalid={model.collectionUnknown}
+            aria-describedby={model.collectionUnknown ? hintId : undefined}
+            onChange={e => void model.setCollection(e.target.value || null)}
           />
           <datalist id={listId}>
             {model.collections.map(c => (
@@ -70,7 +75,14 @@ export function SearchPanel(props: ISearchPanelProps): JSX.Element {
             ))}
           </datalist>
         </label>
-        <label>
+        {model.collectionUnknown && (
+          <p id={hintId} className="jp-EOJLab-searchFieldHint">
+            {trans.__(
+              'Not a collection of this catalogue: no filters, and the search asks for it as typed.'
+            )}
+          </p>
+        )}
+        <label className="jp-EOJLab-searchField">
           <span>{trans.__('Text')}</span>
           <input
             type="search"
@@ -80,67 +92,108 @@ export function SearchPanel(props: ISearchPanelProps): JSX.Element {
             onChange={e => model.update({ q: e.target.value })}
           />
         </label>
-        <div className="jp-EOJLab-dates">
-          <label>
-            <span>{trans.__('From')}</span>
+        <div
+          className="jp-EOJLab-searchField jp-EOJLab-dates"
+          role="group"
+          aria-label={trans.__('Dates')}
+        >
+          <span>{trans.__('Dates')}</span>
+          <div className="jp-EOJLab-searchFieldControl">
             <input
               type="date"
               value={form.start}
               aria-label={trans.__('From')}
+              title={trans.__('From (that day included)')}
               onChange={e => model.update({ start: e.target.value })}
             />
-          </label>
-          <label>
-            <span>{trans.__('To')}</span>
+            <span aria-hidden="true">–</span>
             <input
               type="date"
               value={form.end}
               aria-label={trans.__('To')}
+              title={trans.__('To (that day included)')}
               onChange={e => model.update({ end: e.target.value })}
             />
-          </label>
-        </div>
-        <div className="jp-EOJLab-area">
-          <span>{trans.__('Area')}</span>
-          <button type="button" onClick={() => props.onDraw('box')}>
-            {trans.__('Draw box')}
-          </button>
-          <button type="button" onClick={() => props.onDraw('polygon')}>
-            {trans.__('Draw polygon')}
-          </button>
-          <button
-            type="button"
-            disabled={!form.area}
-            onClick={() => {
-              props.onDraw(null);
-              model.update({ area: null });
-            }}
-          >
-            {trans.__('Clear')}
-          </button>
-          <div
-            className="jp-EOJLab-area-text"
-            data-area={form.area?.kind ?? 'none'}
-          >
-            {describeArea(model, trans)}
           </div>
         </div>
-        {Object.entries(queryables).map(([name, schema]) => (
-          <Filter
-            key={name}
-            name={name}
-            schema={schema}
-            model={model}
-            trans={trans}
-          />
-        ))}
-        <button
-          type="submit"
-          className="jp-EOJLab-primary"
-          disabled={!form.catalogue || model.busy}
+        <div
+          className="jp-EOJLab-searchField jp-EOJLab-area"
+          role="group"
+          aria-label={trans.__('Area')}
         >
-          {model.busy ? trans.__('Searching…') : trans.__('Search')}
-        </button>
+          <span>{trans.__('Area')}</span>
+          <div className="jp-EOJLab-searchFieldControl">
+            <button type="button" onClick={() => props.onDraw('box')}>
+              {trans.__('Draw box')}
+            </button>
+            <button type="button" onClick={() => props.onDraw('polygon')}>
+              {trans.__('Draw polygon')}
+            </button>
+            <button
+              type="button"
+              disabled={!form.area}
+              onClick={() => {
+                props.onDraw(null);
+                model.update({ area: null });
+              }}
+            >
+              {trans.__('Clear')}
+            </button>
+            <div
+              className="jp-EOJLab-area-text"
+              data-area={form.area?.kind ?? 'none'}
+            >
+              {describeArea(model, trans)}
+            </div>
+          </div>
+        </div>
+        {common.map(field => (
+          <Filter key={field.name} field={field} model={model} trans={trans} />
+        ))}
+        {form.moreFilters && more.length > 0 && (
+          <div
+            id={moreId}
+            className="jp-EOJLab-moreFilters"
+            role="group"
+            aria-label={trans.__('More filters')}
+          >
+            {more.map(field => (
+              <Filter
+                key={field.name}
+                field={field}
+                model={model}
+                trans={trans}
+              />
+            ))}
+          </div>
+        )}
+        <div className="jp-EOJLab-formActions">
+          {more.length > 0 && (
+            <button
+              type="button"
+              className="jp-EOJLab-moreToggle"
+              aria-expanded={form.moreFilters}
+              aria-controls={form.moreFilters ? moreId : undefined}
+              onClick={() => model.update({ moreFilters: !form.moreFilters })}
+            >
+              {form.moreFilters ? (
+                <caretDownIcon.react tag="span" />
+              ) : (
+                <caretRightIcon.react tag="span" />
+              )}
+              {moreSet
+                ? trans.__('More filters (%1, %2 set)', more.length, moreSet)
+                : trans.__('More filters (%1)', more.length)}
+            </button>
+          )}
+          <button
+            type="submit"
+            className="jp-EOJLab-primary"
+            disabled={!form.catalogue || model.busy}
+          >
+            {model.busy ? trans.__('Searching…') : trans.__('Search')}
+          </button>
+        </div>
       </form>
       {model.error && (
         <p className="jp-EOJLab-error" role="alert">
@@ -178,6 +231,55 @@ export function SearchPanel(props: ISearchPanelProps): JSX.Element {
   );
 }
 
+/** How many results a new search scrolls into view (when the room allows). */
+const FIRST_RESULTS = 5;
+
+/**
+ * New results: scroll the search's scrolling ancestor so that the first `count` results end
+ * at the bottom of the view: as much of the form (its filters) as fits stays above them, and
+ * the Search button never leaves the view.
+ */
+function revealFirstResults(root: HTMLElement, count: number): void {
+  const scroller = scrollingAncestor(root);
+  const rows = root.querySelectorAll('.jp-EOJLab-result');
+  const submit = root.querySelector('.jp-EOJLab-form button[type="submit"]');
+  if (!scroller || !rows.length || !submit) {
+    return;
+  }
+  const view = scroller.getBoundingClientRect();
+  const last = rows[Math.min(count, rows.length) - 1].getBoundingClientRect();
+  const by = Math.min(
+    last.bottom - view.bottom,
+    submit.getBoundingClientRect().top - view.top
+  );
+  scroller.scrollTop = Math.max(0, scroller.scrollTop + by);
+  // No form row cut in half at the top: scroll past it (more results show below).
+  const top = scroller.getBoundingClientRect().top;
+  const formRows = root.querySelectorAll(
+    '.jp-EOJLab-searchField, .jp-EOJLab-formActions'
+  );
+  for (const row of Array.from(formRows)) {
+    const box = row.getBoundingClientRect();
+    if (box.top < top - 1 && box.bottom > top + 1) {
+      scroller.scrollTop += box.bottom - top;
+      break;
+    }
+  }
+}
+
+function scrollingAncestor(element: HTMLElement): HTMLElement | null {
+  for (let node = element.parentElement; node; node = node.parentElement) {
+    const overflow = getComputedStyle(node).overflowY;
+    if (
+      (overflow === 'auto' || overflow === 'scroll') &&
+      node.scrollHeight > node.clientHeight
+    ) {
+      return node;
+    }
+  }
+  return null;
+}
+
 function describeArea(model: SearchModel, trans: TranslationBundle): string {
   const area = model.form.area;
   if (!area) {
@@ -189,30 +291,34 @@ function describeArea(model: SearchModel, trans: TranslationBundle): string {
   return trans.__('Drawn polygon');
 }
 
+/** One filter: a list of values, or a number (at most) with a slider when it has a range. */
 function Filter(props: {
-  name: string;
-  schema: IQueryable;
+  field: IFilterField;
   model: SearchModel;
   trans: TranslationBundle;
-}): JSX.Element | null {
-  const { name, schema, model, trans } = props;
-  const label = schema.title || name;
+}): JSX.Element {
+  const { field, model, trans } = props;
+  const { name, label } = field;
   const value = model.form.filters[name];
-  if (schema.enum && schema.enum.length) {
+  if (field.kind === 'choice') {
     return (
-      <label className="jp-EOJLab-filter" data-filter={name}>
+      <label
+        className="jp-EOJLab-searchField jp-EOJLab-filter"
+        data-filter={name}
+        title={name}
+      >
         <span>{label}</span>
         <select
           value={value === undefined ? '' : String(value)}
           aria-label={label}
           onChange={e => {
             const raw = e.target.value;
-            const option = schema.enum!.find(v => String(v) === raw);
+            const option = field.options.find(v => String(v) === raw);
             model.setFilter(name, raw === '' ? undefined : option);
           }}
         >
           <option value="">{trans.__('Any')}</option>
-          {schema.enum.map(v => (
+          {field.options.map(v => (
             <option key={String(v)} value={String(v)}>
               {String(v)}
             </option>
@@ -221,42 +327,102 @@ function Filter(props: {
       </label>
     );
   }
-  if (
-    (schema.type === 'number' || schema.type === 'integer') &&
-    schema.minimum !== undefined &&
-    schema.maximum !== undefined
-  ) {
-    const max =
-      typeof value === 'object' && value ? (value as any).lte : undefined;
-    const low = Math.floor(schema.minimum);
-    const high = Math.ceil(schema.maximum);
-    return (
-      <label className="jp-EOJLab-filter" data-filter={name}>
-        <span>
-          {trans.__(
-            '%1 at most: %2',
-            label,
-            max === undefined ? trans.__('any') : max
-          )}
+  const atMost =
+    typeof value === 'object' && value && typeof value.lte === 'number'
+      ? value.lte
+      : undefined;
+  const set = (v: number | undefined) =>
+    model.setFilter(name, v === undefined ? undefined : { lte: v });
+  return (
+    <div
+      className="jp-EOJLab-searchField jp-EOJLab-filter"
+      data-filter={name}
+      title={name}
+      role="group"
+      aria-label={label}
+    >
+      <span>{label}</span>
+      <div className="jp-EOJLab-searchFieldControl">
+        {field.kind === 'range' && (
+          <input
+            type="range"
+            min={field.min}
+            max={field.max}
+            step={field.step}
+            value={atMost === undefined ? field.max : atMost}
+            aria-label={trans.__('%1, at most', label)}
+            aria-valuetext={
+              atMost === undefined ? trans.__('any') : String(atMost)
+            }
+            onChange={e => {
+              const v = Number(e.target.value);
+              // The far end of the slider is "any": no filter sent.
+              set(v >= field.max ? undefined : v);
+            }}
+          />
+        )}
+        <span className="jp-EOJLab-filterSign" aria-hidden="true">
+          ≤
         </span>
-        <input
-          type="range"
-          min={low}
-          max={high}
-          step={
-            schema.type === 'integer' ? 1 : Math.max((high - low) / 100, 0.01)
-          }
-          value={max === undefined ? high : max}
-          aria-label={label}
-          onChange={e => {
-            const v = Number(e.target.value);
-            model.setFilter(name, v >= high ? undefined : { lte: v });
-          }}
+        <NumberInput
+          value={atMost}
+          label={trans.__('%1, at most (typed)', label)}
+          placeholder={trans.__('any')}
+          onChange={set}
         />
-      </label>
-    );
-  }
-  return null;
+        {field.percent && (
+          <span className="jp-EOJLab-filterUnit" aria-hidden="true">
+            %
+          </span>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/**
+ * A typed number: what the user types stays as typed (a half-typed "2." or "1e" is not
+ * reset); a complete number is applied, an emptied box means "any".
+ */
+function NumberInput(props: {
+  value: number | undefined;
+  label: string;
+  placeholder: string;
+  onChange: (value: number | undefined) => void;
+}): JSX.Element {
+  const { value, onChange } = props;
+  const [text, setText] = React.useState(
+    value === undefined ? '' : String(value)
+  );
+  // The slider moved (or the form was restored): show its value.
+  React.useEffect(() => {
+    const typed = text.trim() === '' ? undefined : Number(text);
+    if (typed !== value) {
+      setText(value === undefined ? '' : String(value));
+    }
+  }, [value]);
+  return (
+    <input
+      type="number"
+      step="any"
+      inputMode="decimal"
+      className="jp-EOJLab-filterNumber"
+      value={text}
+      placeholder={props.placeholder}
+      aria-label={props.label}
+      onChange={e => {
+        const input = e.target;
+        setText(input.value);
+        if (input.validity.badInput) {
+          return;
+        }
+        const v = input.value.trim() === '' ? undefined : Number(input.value);
+        if (v === undefined || Number.isFinite(v)) {
+          onChange(v);
+        }
+      }}
+    />
+  );
 }
 
 function ResultList(props: ISearchPanelProps): JSX.Element | null {
@@ -280,18 +446,9 @@ function ResultList(props: ISearchPanelProps): JSX.Element | null {
     }
     list.scrollTop = 0;
     setScrollTop(0);
-    const body = list.closest('.jp-EOJLab-searchBody');
-    if (body) {
-      // As little as needed: the whole list if it fits, its top (and the count line
-      // above it, 28 px) if not; the form stays in view when there is room.
-      const top =
-        list.getBoundingClientRect().top - body.getBoundingClientRect().top;
-      const bottom = top + list.offsetHeight;
-      if (top < 28) {
-        body.scrollTop += top - 28;
-      } else if (bottom > body.clientHeight) {
-        body.scrollTop += Math.min(bottom - body.clientHeight, top - 28);
-      }
+    const search = list.closest<HTMLElement>('.jp-EOJLab-search');
+    if (search) {
+      revealFirstResults(search, FIRST_RESULTS);
     }
   }, [items]);
   if (!model.searched) {

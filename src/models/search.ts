@@ -25,7 +25,48 @@ export interface ISearchForm {
   area: Area | null;
   /** Filter values by queryable name (only the collection's queryables are sent). */
   filters: Record<string, FilterValue | undefined>;
+  /** The filters beyond the common ones are unfolded. */
+  moreFilters: boolean;
 }
+
+/** A catalogue's form, as kept per catalogue and saved in JupyterLab's state. */
+export type ISavedForm = Omit<ISearchForm, 'catalogue'>;
+
+/** The last search that answered: re-run (first page) when the search is restored. */
+export interface ILastSearch {
+  catalogue: string;
+  body: ISearchRequest;
+  /** The product that was selected in its results. */
+  selected: string | null;
+}
+
+/** What is saved of the search (see `searchState.ts`), and restored after a reload. */
+export interface ISearchSnapshot {
+  version: 1;
+  /** The catalogue chosen. */
+  catalogue: string | null;
+  /** Each catalogue's form, so switching catalogues back and forth loses nothing. */
+  forms: Record<string, ISavedForm>;
+  last: ILastSearch | null;
+}
+
+export interface ISearchModelOptions {
+  /**
+   * Milliseconds the collection box must rest on one of the catalogue's collections before
+   * its queryables are asked (typing an id letter by letter asks nothing). Default 300.
+   */
+  queryablesDelay?: number;
+}
+
+const EMPTY_FORM: ISavedForm = {
+  collection: null,
+  q: '',
+  start: '',
+  end: '',
+  area: null,
+  filters: {},
+  moreFilters: false
+};
 
 /**
  * One search tab's state: form, collections, queryables, results and their paging.
@@ -34,8 +75,9 @@ export interface ISearchForm {
  * body it was issued for, so "load more" always sends the same search.
  */
 export class SearchModel {
-  constructor(pageSize = 20) {
+  constructor(pageSize = 20, options: ISearchModelOptions = {}) {
     this.pageSize = pageSize;
+    this._queryablesDelay = Math.max(0, options.queryablesDelay ?? 300);
   }
 
   pageSize: number;
@@ -103,51 +145,50 @@ export class SearchModel {
     return this._resultsCatalogue;
   }
 
+  /**
+   * True when the collection box holds an id the catalogue does not list (said once the
+   * box has rested, not at every letter).
+   */
+  get collectionUnknown(): boolean {
+    return this._collectionUnknown;
+  }
+
+  /** Choose a catalogue: its collections are loaded and its last form comes back. */
   async setCatalogue(catalogue: string | null): Promise<void> {
     if (catalogue === this._form.catalogue) {
       return;
     }
-    this._form = { ...this._form, catalogue, collection: null, filters: {} };
-    this._collections = [];
-    this._queryables = null;
-    this._error = null;
-    this._changed.emit();
-    if (!catalogue) {
-      return;
-    }
-    try {
-      const { collections } = await getCollections(catalogue);
-      if (this._form.catalogue === catalogue) {
-        this._collections = collections;
-      }
-    } catch (error) {
-      this._error = messageOf(error);
-    }
-    this._changed.emit();
+    this._keepForm();
+    await this._openCatalogue(
+      catalogue,
+      catalogue ? this._forms[catalogue] : undefined
+    );
   }
 
-  async setCollection(collection: string | null): Promise<void> {
-    const catalogue = this._form.catalogue;
-    this._form = { ...this._form, collection, filters: {} };
+  /**
+   * The collection box changed. Queryables are asked only for a collection the catalogue
+   * lists, once the box has rested `queryablesDelay` ms on it (at once with `immediate`);
+   * the promise settles when they are in (or when a later change supersedes this one).
+   */
+  setCollection(
+    collection: string | null,
+    options: { immediate?: boolean } = {}
+  ): Promise<void> {
+    const value = collection || null;
+    this._cancelCollection();
+    this._form = { ...this._form, collection: value, filters: {} };
     this._queryables = null;
+    this._collectionUnknown = false;
     this._changed.emit();
-    if (!catalogue || !collection) {
-      return;
+    const catalogue = this._form.catalogue;
+    if (!catalogue || !value) {
+      return Promise.resolve();
     }
-    try {
-      const queryables = await getQueryables(catalogue, collection);
-      if (
-        this._form.catalogue === catalogue &&
-        this._form.collection === collection
-      ) {
-        this._queryables = queryables;
-      }
-    } catch (error) {
-      // A catalogue without queryables still searches; filters are simply not offered.
-      this._queryables = { properties: {} };
-      console.warn('eo_jlab: no queryables', messageOf(error));
-    }
-    this._changed.emit();
+    return this._settleLater(
+      catalogue,
+      value,
+      options.immediate ? 0 : this._queryablesDelay
+    );
   }
 
   update(patch: Partial<Omit<ISearchForm, 'catalogue' | 'collection'>>): void {
@@ -229,6 +270,180 @@ export class SearchModel {
     }
   }
 
+  /** What to save of the search (forms per catalogue, the last search). */
+  snapshot(): ISearchSnapshot {
+    const forms = { ...this._forms };
+    const catalogue = this._form.catalogue;
+    if (catalogue) {
+      forms[catalogue] = savedForm(this._form);
+    }
+    let last = this._pendingRerun;
+    if (this._searched && this._resultsCatalogue && this._lastBody) {
+      last = {
+        catalogue: this._resultsCatalogue,
+        body: this._lastBody,
+        selected: this._selectedId
+      };
+    }
+    return { version: 1, catalogue, forms, last };
+  }
+
+  /**
+   * Bring a saved search back: the catalogue and its form (collections and queryables are
+   * asked again), and the last search, re-run once the search is on screen (`activate`).
+   * Catalogues not in `catalogues` (no longer configured) are forgotten. Does nothing once
+   * the user has searched.
+   */
+  async restore(
+    snapshot: ISearchSnapshot,
+    catalogues: string[] | null = null
+  ): Promise<void> {
+    if (this._generation > 0) {
+      return;
+    }
+    const known = (id: string | null): id is string =>
+      !!id && (catalogues === null || catalogues.includes(id));
+    this._forms = {};
+    for (const [id, form] of Object.entries(snapshot.forms)) {
+      if (known(id)) {
+        this._forms[id] = form;
+      }
+    }
+    const last = snapshot.last;
+    this._pendingRerun = last && known(last.catalogue) ? last : null;
+    if (known(snapshot.catalogue)) {
+      await this._openCatalogue(
+        snapshot.catalogue,
+        this._forms[snapshot.catalogue]
+      );
+    }
+    this._rerunIfActive();
+  }
+
+  /** The search is on screen: a restored search runs now (once). */
+  activate(): void {
+    this._active = true;
+    this._rerunIfActive();
+  }
+
+  private _rerunIfActive(): void {
+    const last = this._pendingRerun;
+    if (!this._active || !last) {
+      return;
+    }
+    this._pendingRerun = null;
+    if (this._generation > 0) {
+      return;
+    }
+    void this._run(last.catalogue, last.body, true).then(() => {
+      if (
+        last.selected &&
+        !this._selectedId &&
+        this._results.some(item => item.id === last.selected)
+      ) {
+        this.select(last.selected);
+      }
+    });
+  }
+
+  /** Keep the current catalogue's form, to come back to it. */
+  private _keepForm(): void {
+    if (this._form.catalogue) {
+      this._forms[this._form.catalogue] = savedForm(this._form);
+    }
+  }
+
+  private async _openCatalogue(
+    catalogue: string | null,
+    saved: ISavedForm | undefined
+  ): Promise<void> {
+    this._cancelCollection();
+    this._form = { ...EMPTY_FORM, ...saved, catalogue };
+    this._collections = [];
+    this._queryables = null;
+    this._collectionUnknown = false;
+    this._error = null;
+    this._changed.emit();
+    if (!catalogue) {
+      return;
+    }
+    try {
+      const { collections } = await getCollections(catalogue);
+      if (this._form.catalogue !== catalogue) {
+        return;
+      }
+      this._collections = collections;
+    } catch (error) {
+      if (this._form.catalogue !== catalogue) {
+        return;
+      }
+      this._error = messageOf(error);
+    }
+    this._changed.emit();
+    const collection = this._form.collection;
+    if (collection) {
+      // A restored collection keeps its filters: settle it without resetting the form.
+      await this._settleLater(catalogue, collection, 0);
+    }
+  }
+
+  /** Settle the collection box after `delay` ms, unless it changes before. */
+  private _settleLater(
+    catalogue: string,
+    collection: string,
+    delay: number
+  ): Promise<void> {
+    return new Promise(resolve => {
+      const timer = setTimeout(() => {
+        this._pendingCollection = null;
+        void this._settleCollection(catalogue, collection).finally(resolve);
+      }, delay);
+      this._pendingCollection = { timer, resolve };
+    });
+  }
+
+  private _cancelCollection(): void {
+    const pending = this._pendingCollection;
+    if (pending) {
+      this._pendingCollection = null;
+      clearTimeout(pending.timer);
+      pending.resolve();
+    }
+  }
+
+  /** Ask the queryables of a listed collection; an unlisted id asks nothing. */
+  private async _settleCollection(
+    catalogue: string,
+    collection: string
+  ): Promise<void> {
+    const current = () =>
+      this._form.catalogue === catalogue &&
+      this._form.collection === collection;
+    if (!current()) {
+      return;
+    }
+    if (!this._collections.some(c => c.id === collection)) {
+      // A catalogue that lists no collection cannot say an id is unknown.
+      this._collectionUnknown = this._collections.length > 0;
+      this._changed.emit();
+      return;
+    }
+    try {
+      const queryables = await getQueryables(catalogue, collection);
+      if (current()) {
+        this._queryables = queryables;
+      }
+    } catch (error) {
+      if (!current()) {
+        return;
+      }
+      // A collection without queryables still searches; filters are simply not offered.
+      this._queryables = { properties: {} };
+      console.warn('eo_jlab: no queryables', messageOf(error));
+    }
+    this._changed.emit();
+  }
+
   private async _run(
     catalogue: string,
     body: ISearchRequest,
@@ -269,15 +484,16 @@ export class SearchModel {
     }
   }
 
-  private _form: ISearchForm = {
-    catalogue: null,
-    collection: null,
-    q: '',
-    start: '',
-    end: '',
-    area: null,
-    filters: {}
-  };
+  private _form: ISearchForm = { ...EMPTY_FORM, catalogue: null };
+  private _forms: Record<string, ISavedForm> = {};
+  private _queryablesDelay: number;
+  private _pendingCollection: {
+    timer: ReturnType<typeof setTimeout>;
+    resolve: () => void;
+  } | null = null;
+  private _collectionUnknown = false;
+  private _pendingRerun: ILastSearch | null = null;
+  private _active = false;
   private _collections: ICollection[] = [];
   private _queryables: IQueryables | null = null;
   private _results: IItem[] = [];
@@ -293,6 +509,12 @@ export class SearchModel {
   private _generation = 0;
   private _changed = new Signal<SearchModel, void>(this);
   private _highlightChanged = new Signal<SearchModel, void>(this);
+}
+
+function savedForm(form: ISearchForm): ISavedForm {
+  const { catalogue: _catalogue, ...rest } = form;
+  void _catalogue;
+  return rest;
 }
 
 /** A date input's value (YYYY-MM-DD) as an RFC 3339 bound; empty = open. */

@@ -2,6 +2,7 @@ import * as React from 'react';
 
 import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
 import { Panel } from '@lumino/widgets';
 
 import { SearchPanel } from '../components/SearchPanel';
@@ -54,7 +55,23 @@ export class SearchWidget extends Panel {
     body.addClass('jp-EOJLab-searchBody');
     this.addWidget(this.map);
     this.addWidget(body);
+    this._search = search;
   }
 
   readonly map: SearchMap;
+
+  /** On screen: a restored search re-runs now (not while the sidebar stays closed). */
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._search.activate();
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (this.isVisible) {
+      this._search.activate();
+    }
+  }
+
+  private _search: SearchModel;
 }

@@ -1,17 +1,5 @@
 import { expect, test } from '@jupyterlab/galata';
-import { SIDEBAR, SHOTS } from './helpers';
-
-/** Runs in the page: the OpenLayers map of the Search section (through the app's shell). */
-function searchMap(): any {
-  const app = (window as any).jupyterapp;
-  const sidebar = Array.from(app.shell.widgets('left') as Iterable<any>).find(
-    (w: any) => w.id === 'jp-EOJLab-sidebar'
-  ) as any;
-  const search = sidebar.widgets.find(
-    (w: any) => w.id === 'jp-EOJLab-section-search'
-  );
-  return search.map.olMap;
-}
+import { drawBox, searchMap, SIDEBAR, SHOTS } from './helpers';
 
 test.use({ viewport: { width: 1400, height: 1000 } });
 
@@ -35,26 +23,7 @@ test.describe('Catalogue search (eo-jlab demo catalogue)', () => {
     await panel.getByLabel('To', { exact: true }).fill('2025-03-31');
 
     // Draw a box around Toulouse on the map (drag with the pointer).
-    await panel.getByRole('button', { name: 'Draw box' }).click();
-    const map = panel.locator('.jp-EOJLab-map');
-    const box = (await map.boundingBox())!;
-    // Zoom the map on Toulouse, then find where two corners of the area are on screen.
-    const corners = await page.evaluate(`(() => {
-      const map = (${searchMap.toString()})();
-      const R = 20037508.342789244;
-      const merc = ([lon, lat]) => [lon * R / 180,
-        Math.log(Math.tan((90 + lat) * Math.PI / 360)) / (Math.PI / 180) * R / 180];
-      const [w, s] = merc([0.3, 43.1]), [e, n] = merc([2.1, 44.4]);
-      map.getView().fit([w, s, e, n], { duration: 0 });
-      map.renderSync();
-      return [map.getPixelFromCoordinate(merc([0.9, 43.9])),
-              map.getPixelFromCoordinate(merc([1.5, 43.5]))];
-    })()`);
-    const [[x1, y1], [x2, y2]] = corners as number[][];
-    await page.mouse.move(box.x + x1, box.y + y1);
-    await page.mouse.down();
-    await page.mouse.move(box.x + x2, box.y + y2, { steps: 5 });
-    await page.mouse.up();
+    await drawBox(page, panel, [0.3, 43.1, 2.1, 44.4], [0.9, 43.5, 1.5, 43.9]);
     await expect(panel.locator('.jp-EOJLab-area-text')).toHaveAttribute(
       'data-area',
       'bbox'
