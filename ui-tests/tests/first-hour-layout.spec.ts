@@ -254,6 +254,11 @@ test.describe('First hour of a new user (eo-jlab demo)', () => {
     expect(image.headers()['content-type']).toBe('image/png');
     await details.scrollIntoViewIfNeeded();
     await page.screenshot({ path: `${SHOTS}/first-hour-details.png` });
+    // The same in the dark theme, to look at (theme colours only).
+    await page.theme.setDarkTheme();
+    await details.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${SHOTS}/first-hour-details-dark.png` });
+    await page.theme.setLightTheme();
   });
 
   test('process form: bbox edges show 6 decimals, CRS by short name, no cut labels', async ({
