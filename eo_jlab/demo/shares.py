@@ -101,7 +101,8 @@ show_items(items)
 
 The demo's "Local sandbox" processing service runs PyWPS on a loopback port, with an access
 token, both chosen when it starts: open the Processes section of the Earth Observation panel
-once so it runs, then run the cell. (Elsewhere, set `SANDBOX_URL` to any WPS offering an `ndvi` process.)
+once so it runs, then run the cell. (Elsewhere, set `SANDBOX_URL` to any WPS offering an
+`ndvi` process.)
 """),
     _code("""
 import json
