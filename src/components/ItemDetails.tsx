@@ -75,6 +75,8 @@ export function detailRows(
     p['landsat:wrs_path'] !== undefined
       ? `${p['landsat:wrs_path']}/${p['landsat:wrs_row'] ?? ''}`
       : undefined;
+  const orbit = p['relative_orbit'] ?? p['sat:relative_orbit'];
+  const direction = p['sat:orbit_state'] ?? p['orbit_direction'];
   const rows: [string, unknown][] = [
     [trans.__('Id'), item.id],
     [trans.__('Collection'), p.collection],
@@ -86,10 +88,13 @@ export function detailRows(
     [trans.__('Tile'), p['s2:mgrs_tile'] ?? mgrs ?? wrs ?? p['tileId']],
     [
       trans.__('Relative orbit'),
-      joined(
-        p['relative_orbit'] ?? p['sat:relative_orbit'],
-        p['sat:orbit_state'] ?? p['orbit_direction']
-      )
+      orbit === undefined || orbit === null
+        ? undefined
+        : joined(orbit, direction)
+    ],
+    [
+      trans.__('Orbit direction'),
+      orbit === undefined || orbit === null ? direction : undefined
     ],
     [trans.__('Absolute orbit'), p['sat:absolute_orbit']],
     [
