@@ -19,6 +19,8 @@ manifest, no temporary folder, nothing in the service's ``.incoming``).
    share against the limits the service announces before packing and sending it (400 with
    the limit's sentence, not a cut connection):
    test_hub_client_checks_the_services_limits_before_sending.
+   Tar extended headers (read whole by tarfile) are at most 1 MiB:
+   test_hub_huge_tar_headers_are_refused.
 2. Defaults: EOJLab, the local store and the service all have a quota (10 GiB) and the other
    limits without any configuration: test_limits_have_defaults.
 3. Every file counts against the quota (4 KiB besides its bytes): 20,000 empty files under a
@@ -277,6 +279,23 @@ def test_hub_client_checks_the_services_limits_before_sending(hub, small_service
         asyncio.run(client.create("odd", {"public": True}))
     assert "U+202E" in refused.value.message
     assert store_entries(store) == [] and os.listdir(store / ".incoming") == []
+
+
+def test_hub_huge_tar_headers_are_refused(hub):  # noqa: F811
+    """tarfile reads an extended header whole into memory: one over 1 MiB is refused from its
+    size, before it is read (tarfile builds big ones slowly: 2 MiB here, 64 MiB would do)."""
+    out = io.BytesIO()
+    with lzma.open(out, "wb", preset=1) as xz:
+        with tarfile.open(fileobj=xz, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            info = tarfile.TarInfo("notes.txt")
+            info.size = 2
+            info.pax_headers = {"comment": "x" * (2 * MIB)}
+            tar.addfile(info, io.BytesIO(b"hi"))
+    before = store_entries(hub.store)
+    meta = {"name": "headers", "kind": "directory"}
+    answer = upload(hub, hub.token("alice"), meta, out.getvalue())
+    assert answer.status_code == 400 and "extended header" in answer.json()["error"], answer.text
+    assert store_entries(hub.store) == before
 
 
 def test_inflating_a_tar_takes_bounded_memory(tmp_path):
