@@ -34,6 +34,11 @@ refused share stops at the limit and leaves nothing behind:
 * a user's shares, every version, take at most ``quota_bytes``, each file counting its bytes
   plus ``FILE_COST`` (4 KiB: an empty file is not free).
 
+A local folder is measured (sizes, counts, names) before anything is copied; tar uploads are
+inflated here (gzip, bzip2, xz) a bounded piece at a time, with extended headers of at most
+1 MiB. ``check_source`` measures a file or folder against limits without a store (hub mode's
+user servers, before they pack and send it).
+
 Share names and the names inside a shared folder: 1-255 UTF-8 bytes, no leading "." (hidden),
 no leading or trailing space, no "/" or "\\", no control, format (bidi overrides, zero-width),
 line/paragraph separator or surrogate characters (Unicode categories Cc, Cf, Zl, Zp, Cs); a
