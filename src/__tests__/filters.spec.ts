@@ -83,7 +83,9 @@ describe('filter labels', () => {
     ['orbitDirection', 'Orbit direction'],
     ['sar:instrument_mode', 'Instrument mode'],
     ['view:off_nadir', 'Off nadir'],
-    ['platform', 'Platform']
+    ['platform', 'Platform'],
+    ['proj:epsg', 'Projection EPSG'],
+    ['sat:anx_datetime', 'Anx datetime']
   ])('humanises %s as "%s"', (name, label) => {
     expect(humanise(name)).toBe(label);
   });

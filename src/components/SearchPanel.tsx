@@ -361,20 +361,22 @@ function Filter(props: {
             }}
           />
         )}
-        <span className="jp-EOJLab-filterSign" aria-hidden="true">
-          ≤
-        </span>
-        <NumberInput
-          value={atMost}
-          label={trans.__('%1, at most (typed)', label)}
-          placeholder={trans.__('any')}
-          onChange={set}
-        />
-        {field.percent && (
-          <span className="jp-EOJLab-filterUnit" aria-hidden="true">
-            %
+        <span className="jp-EOJLab-filterTyped">
+          <span className="jp-EOJLab-filterSign" aria-hidden="true">
+            ≤
           </span>
-        )}
+          <NumberInput
+            value={atMost}
+            label={trans.__('%1, at most (typed)', label)}
+            placeholder={trans.__('any')}
+            onChange={set}
+          />
+          {field.percent && (
+            <span className="jp-EOJLab-filterUnit" aria-hidden="true">
+              %
+            </span>
+          )}
+        </span>
       </div>
     </div>
   );

@@ -65,6 +65,12 @@ const ACRONYMS = new Set([
   'wkt'
 ]);
 
+/** STAC extension prefixes as words (when a label keeps its namespace). */
+const NAMESPACES: Record<string, string> = {
+  proj: 'projection',
+  sat: 'satellite'
+};
+
 /**
  * A readable label for a property name: `s2:mgrs_tile` -> "MGRS tile", `cloud_cover` ->
  * "Cloud cover", `orbitDirection` -> "Orbit direction". The namespace (`eo:`, `sat:`) is
@@ -75,7 +81,10 @@ export function humanise(name: string): string {
   const local = colon >= 0 ? name.slice(colon + 1) : name;
   let words = splitWords(local);
   if (colon >= 0 && words.length === 1) {
-    words = [...splitWords(name.slice(0, colon)), ...words];
+    const namespace = splitWords(name.slice(0, colon)).map(
+      word => NAMESPACES[word] ?? word
+    );
+    words = [...namespace, ...words];
   }
   if (!words.length) {
     return name;

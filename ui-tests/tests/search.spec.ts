@@ -209,7 +209,7 @@ test.describe('Kernel languages and failures', () => {
       );
       return cell.getSource();
     });
-    expect(source).toContain('jsonlite::parse_json');
+    expect(source).toContain('jsonlite::read_json');
     const index = await page.evaluate(() => {
       const panel = (window as any).jupyterapp.shell.currentWidget;
       return panel.content.model.sharedModel.cells.findIndex((c: any) =>
