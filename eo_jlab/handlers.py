@@ -10,16 +10,23 @@ Additions to the REST contract of DESIGN.md (all under ``{base_url}eo-jlab/``):
   fetched through the guarded client with its type when a browser shows it safely (images,
   JSON/GeoJSON, text; XML as text/plain; anything else application/octet-stream as an
   attachment), always with ``X-Content-Type-Options: nosniff``; an inline ``value`` as JSON.
+  A sandbox job's result (a link under the sandbox's ``/outputs/``) is read from the
+  sandbox's outputs folder instead, running or not, with the same type rule (the type its
+  file name gives, else the job's): a link leading out of that folder (``..``, a symlink
+  out) or to anything but a regular file is 403, a missing file 404.
   404 for an unknown job or output, 409 when the job is not successful.
 * For ``sandbox`` services (400 for any other): ``POST processing/{sid}/reload`` restarts the
   sandbox -> ``{"processes": [ProcessSummary], "errors": [{"file", "line", "message"}]}``;
   ``GET processing/{sid}/log?tail=N`` -> ``{"log": text}`` (last N lines, default 200, at most
   5000); ``GET processing/{sid}/sandbox`` -> ``{"dir", "running", "processes", "errors"}``
   reports only (a stopped sandbox: ``running: false``, no processes, ``errors`` saying why
-  its last start failed; no GET route has a side effect); ``POST processing/{sid}/sandbox/
-  start`` starts it when it is not running -> the same body. The routes that need the
-  running child to answer (process list and descriptions, executions, job status and
-  results, snippets) start it on demand.
+  its last start failed); ``POST processing/{sid}/sandbox/start`` starts it when it is not
+  running -> the same body. No GET route starts the sandbox (no side effect behind a GET):
+  ``GET processing/{sid}/processes`` and ``.../processes/{pid}`` of a stopped sandbox are
+  409 "The local sandbox is not running: start it from the Processes section (POST
+  processing/{sid}/sandbox/start)." Only POST routes (``sandbox/start``, ``reload``,
+  executions, snippets) and the server's job monitor (the status of an unfinished job)
+  start it when it is not running.
   ``GET processing/{sid}/processes`` of a sandbox also carries ``"errors"``.
 * Sharing (``shares``...), when neither ``shared_root`` nor ``share_service_url`` is set: 400
   "Sharing is off: ...". ``POST shares`` -> 201 ``Share`` with ``Location``; ``POST

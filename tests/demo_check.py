@@ -93,7 +93,11 @@ def main(workspace: str, only_jobs: bool = False) -> None:
         findings["search"] = json.loads(body) if status == 200 else body
         findings["probe"] = json.loads(get(f"{base}/eo-jlab/endpoints/demo/probe", token)[1])
         findings["static_bundle"] = get(f"{base}/lab/extensions/eo_jlab/static/style.js", token)[0]
-        # The sandbox examples run offline: list them, run NDVI, fetch its picture.
+        # The sandbox examples run offline: start the sandbox by POST as the Processes
+        # section does (no GET starts it), list them, run NDVI, fetch its picture.
+        findings["sandbox_start_status"] = get(
+            f"{base}/eo-jlab/processing/sandbox/sandbox/start", token, {}
+        )[0]
         status, body = get(f"{base}/eo-jlab/processing/sandbox/processes", token)
         findings["sandbox_processes"] = (
             [p["id"] for p in json.loads(body)["processes"]] if status == 200 else body

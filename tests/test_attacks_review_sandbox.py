@@ -24,6 +24,18 @@ process that leaves a file when it runs (``mark``), and talks to it with raw HTT
    in: test_the_token_is_in_no_answer_no_log_and_only_in_private_files.
 6. ``GET processing/{sid}/sandbox`` reports and starts nothing; ``POST processing/{sid}/
    sandbox/start`` starts it: test_get_sandbox_status_does_not_start_the_sandbox.
+   No other GET starts it either (it did: the process list and descriptions, and a job's
+   result, started a stopped sandbox):
+   ``GET processing/{sid}/processes`` and ``.../processes/{pid}`` of a stopped sandbox are
+   409 with a sentence (start it from the Processes section) and it stays stopped:
+   test_get_processes_of_a_stopped_sandbox_is_409_and_starts_nothing;
+   ``GET jobs/{jid}/results/{output}`` of a sandbox job answers the file of the sandbox's
+   outputs folder, read from disk with the results' type rule, and the sandbox stays stopped:
+   test_results_of_a_stopped_sandbox_are_read_from_its_outputs_folder;
+   a result's link that leaves that folder (``/outputs/../connection.json``, encoded dots,
+   a symlink or a symlinked folder pointing out, a FIFO, a folder) is 403 with a sentence, a
+   missing file 404, and nothing outside is read:
+   test_result_links_out_of_the_outputs_folder_are_refused.
 7. Python code for a sandbox job, generated before the sandbox restarts on another port with
    a new token, still follows the job and gives its result (a file of the sandbox's outputs)
    in a real kernel: test_job_code_still_gets_its_result_after_a_restart_on_another_port.
@@ -45,7 +57,9 @@ from pathlib import Path
 import pytest
 
 from eo_jlab.demo import write_sandbox
+from eo_jlab.processing.base import RemoteJob, Result
 
+from .helpers import start_sandbox
 from .test_sandbox import (  # noqa: F401  (fixtures)
     _execute,
     _png_size,
@@ -132,8 +146,9 @@ async def _send(port, method, path, headers, body=b""):
 
 
 async def _running(call, sandbox_service):
-    """The sandbox started (through a route that starts it before and after the fix), its
-    port and its token (None when it has no connection file)."""
+    """The sandbox started (by POST, as the Processes section does), its port and its token
+    (None when it has no connection file)."""
+    await start_sandbox(call)
     status, body, _ = await call("processing", "sandbox", "processes")
     assert status == 200 and "mark" in {p["id"] for p in body["processes"]}, body
     service = sandbox_service()
@@ -391,3 +406,119 @@ async def test_the_demo_notebook_reaches_the_sandbox_with_its_token(
     run = await loop.run_in_executor(None, kernels["python"].run, code, 120)
     run.check(code)
     assert "mean NDVI: " in run.stdout and "ndvi" in run.stdout, run.stdout
+
+
+def _stopped(service) -> None:
+    assert not service.running and service.pid is None
+    assert not service.connection_path.exists()
+
+
+async def test_get_processes_of_a_stopped_sandbox_is_409_and_starts_nothing(call, sandbox_service):
+    service = sandbox_service()
+    for _ in range(2):  # never started, then stopped after a start
+        for path in (("processes",), ("processes", "mark"), ("processes", "nope")):
+            status, body, _ = await call("processing", "sandbox", *path)
+            assert status == 409, (path, body)
+            assert body["error"] == (
+                "The local sandbox is not running: start it from the Processes section "
+                "(POST processing/sandbox/sandbox/start)."
+            ), body
+            assert body["details"] == {"running": False}
+            _stopped(service)
+        await start_sandbox(call)
+        status, body, _ = await call("processing", "sandbox", "processes", "mark")
+        assert status == 200 and body["id"] == "mark", body
+        await service.close()
+    _stopped(service)
+
+
+async def _result_job(jp_serverapp, results: list[Result]) -> str:
+    """A successful sandbox job with these results, as a run of the sandbox left it."""
+    store = jp_serverapp.web_app.settings["eo_jlab_services"].jobs.store
+    job = await store.create("sandbox", "ndvi", {}, RemoteJob(status="successful",
+                             results=results), [])  # fmt: skip
+    return job.id
+
+
+async def test_results_of_a_stopped_sandbox_are_read_from_its_outputs_folder(
+    call, sandbox_service, jp_serverapp
+):
+    service = sandbox_service()
+    outputs = service.state / "outputs"
+    # A job of an earlier run (its sandbox on another port), never started in this server.
+    (outputs / "earlier").mkdir(parents=True)
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+    (outputs / "earlier" / "picture.png").write_bytes(png)
+    (outputs / "earlier" / "page.html").write_text("<script>alert(1)</script>")
+    job_id = await _result_job(jp_serverapp, [
+        Result(id="picture", href="http://127.0.0.1:9/outputs/earlier/picture.png",
+               mime_type="image/png"),
+        Result(id="page", href="http://localhost:9/outputs/earlier/page%2Ehtml",
+               mime_type="text/html"),
+    ])  # fmt: skip
+    status, body, headers = await call("jobs", job_id, "results", "picture", raw=True)
+    assert status == 200 and body == png and headers["Content-Type"] == "image/png"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    status, body, headers = await call("jobs", job_id, "results", "page", raw=True)
+    assert status == 200 and body == b"<script>alert(1)</script>"
+    assert headers["Content-Type"] == "application/octet-stream"  # the results' type rule
+    assert headers["Content-Disposition"] == 'attachment; filename="page.html"'
+    _stopped(service)
+
+    # A job of this run: its sandbox stopped since.
+    status, job, _ = await _execute(call, "ndvi", {"bbox": {"bbox": [1.4, 43.6, 1.45, 43.65]}})
+    assert status == 200 and job["status"] == "successful", job
+    await service.close()
+    _stopped(service)
+    href = _results(job)["ndvi_png"]["href"]
+    on_disk = outputs / href.split("/outputs/", 1)[1]
+    status, body, headers = await call("jobs", job["id"], "results", "ndvi_png", raw=True)
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    assert body == on_disk.read_bytes() and _png_size(body) == (25, 25)
+    _stopped(service)
+
+
+async def test_result_links_out_of_the_outputs_folder_are_refused(
+    call, sandbox_service, jp_serverapp, tmp_path
+):
+    import os
+
+    service = sandbox_service()
+    outputs = service.state / "outputs"
+    (outputs / "job").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = "SECRET-NOT-FOR-THE-BROWSER"
+    (outside / "secret.txt").write_text(secret)
+    (service.state / "connection.json").write_text(json.dumps({"token": secret}))
+    (outputs / "leak.txt").symlink_to(outside / "secret.txt")
+    (outputs / "away").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(outputs / "pipe.png")
+    base = "http://127.0.0.1:9/outputs/"
+    refused = {
+        "symlink": base + "leak.txt",
+        "symlinked_folder": base + "away/secret.txt",
+        "dots": base + "../connection.json",
+        "deep_dots": base + "job/../../connection.json",
+        "encoded_dots": base + "%2e%2e/connection.json",
+        "encoded_slash": base + "job%2F..%2F..%2Fconnection.json",
+        "dot": base + "./leak.txt",
+        "double_slash": base + "job//x",
+        "nul": base + "job/x%00.png",
+        "fifo": base + "pipe.png",
+        "folder": base + "job",
+    }
+    job_id = await _result_job(jp_serverapp, [
+        *(Result(id=key, href=href, mime_type="text/plain") for key, href in refused.items()),
+        Result(id="missing", href=base + "job/gone.png", mime_type="image/png"),
+        Result(id="nothing", href=base, mime_type="image/png"),
+    ])  # fmt: skip
+    for key in refused:
+        status, body, _ = await call("jobs", job_id, "results", key, raw=True)
+        assert status == 403 and secret.encode() not in body, (key, body[:300])
+        assert json.loads(body)["error"].endswith("it is not served."), (key, body)
+    for key in ("missing", "nothing"):
+        status, body, _ = await call("jobs", job_id, "results", key)
+        assert status == 404 and body["error"].endswith("."), (key, body)
+    (service.state / "connection.json").unlink()
+    _stopped(service)

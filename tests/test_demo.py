@@ -101,6 +101,7 @@ def test_demo_serves_jupyterlab_with_the_extension_offline(tmp_path):
     assert all(
         "T31TCJ" in f["id"] or "Toulouse" in f["properties"]["title"] for f in page["features"]
     )
+    assert findings["sandbox_start_status"] == 200
     assert sorted(findings["sandbox_processes"]) == ["area_buffer", "ndvi", "slow_progress"]
     assert findings["ndvi_status"] == 200, findings["ndvi"]
     assert findings["ndvi"]["status"] == "successful", findings["ndvi"]

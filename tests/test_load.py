@@ -11,7 +11,8 @@ second over a mix of what the sidebar does: GET ``config``, collections and quer
 POST ``catalogues/demo/search`` with varying bbox / dates / text / collections / filters /
 page size, next pages, thumbnails (``quicklook``) and items of the results; POST
 ``snippets`` for an item, a search or a job in each language; the sandbox's processes and
-process descriptions; at most ``JOBS_PER_CLIENT`` async jobs (``slow_progress`` or
+process descriptions (each client first POSTs ``sandbox/start``, as the Processes section
+does: no GET starts the sandbox); at most ``JOBS_PER_CLIENT`` async jobs (``slow_progress`` or
 ``ndvi``) spread over the run, each followed like the Jobs panel does (``GET jobs/{id}``
 every second while unfinished, ``GET jobs`` every few seconds), a preview of NDVI results,
 the exchange view now and then, DELETE of finished jobs (a no-op answering 200) and of a few
@@ -361,6 +362,9 @@ class Browser:
         await self.call("GET config", "GET", "eo-jlab/config")
         await self.call(
             "GET catalogues/collections", "GET", f"eo-jlab/catalogues/{CATALOGUE}/collections"
+        )
+        await self.call(  # the Processes section starts the sandbox by POST (no GET does)
+            "POST processing/sandbox/start", "POST", f"eo-jlab/processing/{SANDBOX}/sandbox/start"
         )
         await self.call(
             "GET processing/processes", "GET", f"eo-jlab/processing/{SANDBOX}/processes"

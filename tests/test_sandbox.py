@@ -24,6 +24,7 @@ from eo_jlab.demo.scene import EXTENT, FILE_NAME, PIXEL, SIZE, make_scene
 from eo_jlab.processing.sandbox import SandboxService, pywps_missing
 from eo_jlab.processing.sandbox_server import RESTARTED
 
+from .helpers import start_sandbox
 from .servers.pywps import POLYGON, pywps_url  # noqa: F401
 from .test_jobs_restart import JupyterServer
 
@@ -123,6 +124,7 @@ def _pids_in_group(pgid: int) -> list[tuple[int, str]]:
 
 
 async def test_lists_and_describes_the_example_processes(call, sandbox_dir):
+    await start_sandbox(call)
     status, body, _ = await call("processing", "sandbox", "processes")
     assert status == 200, body
     processes = {p["id"]: p for p in body["processes"]}
@@ -374,7 +376,10 @@ async def test_a_sandbox_that_cannot_start_says_why(call, sandbox_dir, sandbox_s
     (sandbox_dir / "exits.py").unlink()
     service.start_timeout = SandboxService.start_timeout  # 2 s is short on a busy machine
     status, body, _ = await call("processing", "sandbox", "processes")
-    assert status == 200 and len(body["processes"]) == 3  # started again on demand
+    assert status == 409 and "start it from the Processes section" in body["error"], body
+    info = await start_sandbox(call)  # started again by a POST
+    status, body, _ = await call("processing", "sandbox", "processes")
+    assert status == 200 and len(body["processes"]) == 3 == len(info["processes"])
 
 
 HELLO = """from pywps import LiteralInput, LiteralOutput, Process
@@ -394,6 +399,7 @@ processes = [
 
 
 async def test_reload_picks_up_new_files_and_drops_deleted_ones(call, sandbox_dir):
+    await start_sandbox(call)
     status, before, _ = await call("processing", "sandbox", "processes")
     assert "hello" not in {p["id"] for p in before["processes"]}
     (sandbox_dir / "hello.py").write_text(HELLO)
@@ -528,11 +534,15 @@ async def test_finished_results_stay_readable_after_a_restart(call, sandbox_serv
     href = _results(job)["ndvi_png"]["href"]
     service = sandbox_service()
     old_pid = service.pid
-    await service.close()  # stopped: the next request starts it again, on another port
+    await service.close()  # stopped: results are read from its outputs folder
     status, png, _ = await call("jobs", job["id"], "results", "ndvi_png", raw=True)
     assert status == 200 and _png_size(png) == (25, 25)
+    assert not service.running
+    await start_sandbox(call)  # started again: on another port, the same outputs
     assert service.pid not in (None, old_pid)
     assert service.local_url(href, service._base).startswith(service._base + "/outputs/")
+    status, again, _ = await call("jobs", job["id"], "results", "ndvi_png", raw=True)
+    assert status == 200 and again == png
 
 
 async def test_the_child_stops_with_the_server(call, jp_serverapp, sandbox_service):

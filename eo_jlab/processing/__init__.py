@@ -143,8 +143,9 @@ class Jobs:
         """The content of one result of a successful job, for the browser to preview.
 
         A ``href`` result is fetched through the guarded HTTP client (allow-list, size cap,
-        deadline; a sandbox job's href is first moved to the running sandbox); an inline
-        ``value`` is answered as JSON. Only types a browser shows safely keep their type.
+        deadline); a sandbox job's result is read from the sandbox's outputs folder instead
+        (``SandboxService.read_output``: a GET starts no sandbox). An inline ``value`` is
+        answered as JSON. Only types a browser shows safely keep their type.
         """
         job = await self.store.get(job_id)
         if job.status != "successful":
@@ -156,19 +157,23 @@ class Jobs:
         if found is None:
             raise NotFound(f"The job has no result {output_id!r}.")
         if found.href:
-            href = found.href
             try:
                 service = self.registry.get(job.service)
             except (NotFound, BadRequest):
                 service = None
-            resolve = getattr(service, "resolve_href", None)
-            if resolve is not None:
-                href = await resolve(href)
-            response = await self.registry.http.get(href)
-            declared = header_media_type(response.headers.get_list("content-type"))
+            read_output = getattr(service, "read_output", None)
+            local = None
+            if read_output is not None:
+                local = await read_output(found.href, self.registry.http.max_bytes)
+            if local is not None:
+                body, declared = local
+            else:
+                response = await self.registry.http.get(found.href)
+                body = response.content
+                declared = header_media_type(response.headers.get_list("content-type"))
             if declared in OCTET_TYPES:  # no type said: the one the job's document gave
                 declared = media_type(found.mime_type) or declared
-            return _safe_content(response.content, declared, output_id, href)
+            return _safe_content(body, declared, output_id, found.href)
         if found.value is None:
             raise NotFound(f"The result {output_id!r} of this job has no content.")
         return ResultContent(_json_bytes(found), "application/json", output_id, False)

@@ -4,9 +4,12 @@ a child process of the Jupyter server (sandbox_server.py) and used through the W
 * **Where**: process files come from ``c.EOJLab.sandbox_dir`` (created when missing); the
   child's outputs, status documents, PyWPS configuration and log live in
   ``<Jupyter data dir>/eo_jlab/sandbox/<service id>/`` and outlive it.
-* **Start**: on ``POST processing/{sid}/sandbox/start`` or ``reload``, or lazily on the first
-  request that needs the child to answer (process list and descriptions, executions, jobs,
-  results, snippets); ``GET processing/{sid}/sandbox`` only reports. With the Jupyter server's own
+* **Start**: on ``POST processing/{sid}/sandbox/start`` or ``reload``, or on demand by the
+  other POST routes that need the child to answer (executions, snippets) and by the job
+  monitor (the status of an unfinished job). No GET route starts it (no side effect behind a
+  GET): ``GET processing/{sid}/sandbox`` only reports, the process list and descriptions of a
+  stopped sandbox are ``Conflict`` (409, "start it from the Processes section"), and results
+  are read from its outputs folder whether it runs or not (*Outputs*). With the Jupyter server's own
   Python (``sys.executable -m eo_jlab.processing.sandbox_server``) as an asyncio subprocess
   in its own process group. It picks a free loopback port itself and says so in a ready
   file; start-up is bounded (``start_timeout``) and a child that dies while starting gives a
@@ -19,6 +22,12 @@ a child process of the Jupyter server (sandbox_server.py) and used through the W
   times out: SIGTERM to the process group, SIGKILL after ``stop_timeout``, the child awaited
   (no zombie). The child also stops by itself when the Jupyter server dies.
 * **Dismiss** stops the job's process in the child (WPS 1.0.0 has no such operation).
+* **Outputs**: a result's ``href`` under the child's ``/outputs/`` (any loopback port: the child
+  may have moved) names a file of ``<state>/outputs/``; ``read_output`` reads it from there,
+  off the event loop, confined to that folder: its path unquoted once, no empty, ``.`` or
+  ``..`` segment (403), resolved with its symlinks and still inside the folder (403), opened
+  without following a last symlink and without waiting (a FIFO), a regular file only (403),
+  at most ``max_response_bytes`` (502); a missing file is 404.
 * **Jobs** survive a restart of the child on another port: status and result URLs under the
   child's ``/outputs/`` are rewritten to the current child (outputs are persistent). A job
   still running when its child stopped is marked failed by the next child as it starts
@@ -32,16 +41,19 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import mimetypes
 import os
 import signal
+import stat
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ..errors import BadRequest, NotFound, UpstreamError, UpstreamTimeout
+from ..errors import BadRequest, Conflict, Forbidden, NotFound, UpstreamError, UpstreamTimeout
 from ..models import ProcessingEndpoint
 from ..net import HostRule, HttpClient
+from ..proxied import media_type
 from .base import (
     Exchange,
     ExecutionRequest,
@@ -60,6 +72,7 @@ LOG_MAX_BYTES = 5_000_000
 MAX_TAIL_LINES = 5000
 TAIL_READ_BYTES = 1_000_000
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_OUTPUTS = "/outputs/"  # where the child serves its outputs folder
 _EXIT_REASONS = {
     3: f"PyWPS is not installed in the Python that runs Jupyter: {INSTALL_HINT}",
     4: "another sandbox (another Jupyter server with the same data directory?) uses its folder",
@@ -130,6 +143,19 @@ class SandboxService(ProcessingService):
                 await self._start_locked()
             assert self._wps is not None and self._base is not None
             return self._wps, self._base
+
+    async def _running(self) -> tuple[WpsService, str]:
+        """The WPS adapter on the running child, started by nothing here (for GET routes: no
+        side effect behind a GET); a start under way is waited for. ``Conflict`` when the
+        child is not running."""
+        async with self._lock:
+            if self.running and self._wps is not None and self._base is not None:
+                return self._wps, self._base
+        raise Conflict(
+            "The local sandbox is not running: start it from the Processes section "
+            f"(POST processing/{self.endpoint.id}/sandbox/start).",
+            {"running": False},
+        )
 
     async def reload(self) -> dict[str, Any]:
         """Restart the child (new, changed and deleted process files are picked up)."""
@@ -304,13 +330,17 @@ class SandboxService(ProcessingService):
             return urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
         return url
 
-    async def resolve_href(self, href: str) -> str:
-        """Where a result's ``href`` can be fetched now (the child may have moved)."""
-        parts = urlsplit(href)
-        if parts.hostname in _LOOPBACK and parts.path.startswith("/outputs/"):
-            _, base = await self._current()
-            return self.local_url(href, base) or href
-        return href
+    async def read_output(self, href: str, max_bytes: int) -> tuple[bytes, str] | None:
+        """The file a result's ``href`` names under the child's ``/outputs/``, read from the
+        outputs folder whether the child runs or not (*Outputs*): its bytes and the media type
+        its name gives (``""`` when none, as the child's own file route said); None when
+        ``href`` is not such a link."""
+        name = _output_name(href)
+        if name is None:
+            return None
+        return await asyncio.get_running_loop().run_in_executor(
+            None, _read_output, self.state / "outputs", name, max_bytes
+        )
 
     async def wps(self) -> tuple[WpsService, str]:
         """The WPS adapter on the running child and its WPS URL (for generated code)."""
@@ -320,11 +350,11 @@ class SandboxService(ProcessingService):
     # -- ProcessingService ---------------------------------------------------------------------
 
     async def processes(self) -> list[ProcessSummary]:
-        wps, _ = await self._current()
+        wps, _ = await self._running()
         return await wps.processes()
 
     async def describe(self, process_id: str) -> ProcessDescription:
-        wps, _ = await self._current()
+        wps, _ = await self._running()
         try:
             return await wps.describe(process_id)
         except NotFound:
@@ -369,6 +399,62 @@ class SandboxService(ProcessingService):
         for result in job.results:
             result.href = self.local_url(result.href, base)
         return job
+
+
+def _output_name(href: str) -> str | None:
+    """The path under the outputs folder a sandbox result's ``href`` names (unquoted once), or
+    None when it is not a link to a loopback ``/outputs/``."""
+    try:
+        parts = urlsplit(href)
+        host = parts.hostname
+    except ValueError:  # no URL parser takes it: not a sandbox link
+        return None
+    if host not in _LOOPBACK or not parts.path.startswith(_OUTPUTS):
+        return None
+    return unquote(parts.path[len(_OUTPUTS) :])
+
+
+def _read_output(root: Path, name: str, max_bytes: int) -> tuple[bytes, str]:
+    """Blocking: the file ``name`` of the outputs folder ``root`` (see *Outputs*)."""
+    if not name:
+        raise NotFound("This result's link names no file of the sandbox's outputs.")
+    segments = name.split("/")
+    outside = Forbidden(
+        "This result's link leads out of the sandbox's outputs folder; it is not served.",
+        {"path": name[:200]},
+    )
+    if "\0" in name or any(s in ("", ".", "..") for s in segments):
+        raise outside
+    base = root.resolve()
+    path = base.joinpath(*segments).resolve()  # every symlink followed
+    if not path.is_relative_to(base):
+        raise outside
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotFound(
+            "The sandbox no longer has this result's file (its outputs were removed); run the "
+            "job again."
+        ) from None
+    except OSError:  # a symlink put there since (ELOOP), no permission
+        raise outside from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # a folder, a FIFO, a device
+            raise Forbidden("This result of the sandbox is not a regular file; it is not served.")
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        body = handle.read(max_bytes + 1) if info.st_size <= max_bytes else b""
+    if info.st_size > max_bytes or len(body) > max_bytes:
+        raise UpstreamError(
+            f"This result of the sandbox is larger than the limit of {max_bytes:,} bytes "
+            "(c.EOJLab.max_response_bytes).",
+            {"limit": max_bytes},
+        )
+    return body, media_type(mimetypes.guess_type(path.name)[0]) or ""
 
 
 def _kill_group(pid: int, sig: int) -> None:
