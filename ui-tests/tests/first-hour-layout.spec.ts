@@ -193,6 +193,25 @@ test.describe('First hour of a new user (eo-jlab demo)', () => {
     await page.setViewportSize({ width: 1000, height: 700 });
     await page.waitForTimeout(500);
     await check('at 1000x700', 16);
+
+    // All four open at 1000x700: every heading still on screen, every section with room.
+    await openSection(panel, 'Processes');
+    await page.waitForTimeout(300);
+    for (const name of ['Search', 'Processes', 'Jobs', 'Shared']) {
+      const title = panel.getByRole('heading', { name: `${name} Section` });
+      const box = (await title.boundingBox())!;
+      expect(
+        box.y + box.height,
+        `all open: ${name}'s heading`
+      ).toBeLessThanOrEqual(700);
+      const body = (await panel
+        .locator(`#jp-EOJLab-section-${name.toLowerCase()}`)
+        .boundingBox())!;
+      expect(body.height, `all open: ${name}'s height`).toBeGreaterThanOrEqual(
+        60
+      );
+      expect(body.y + body.height).toBeLessThanOrEqual(701);
+    }
     await page.screenshot({ path: `${SHOTS}/first-hour-sections-1000.png` });
   });
 
