@@ -35,7 +35,9 @@ whether each one answers.
 
 `demo-data/catalogue/` is the demo's static STAC catalogue: synthetic Sentinel-2 L2A-like
 and Sentinel-1 GRD-like products over six areas (Toulouse, Rome, Berlin, Nairobi, the Po
-Valley, Lisbon), January to June 2025, with quicklooks.
+Valley, Lisbon), January to June 2025, with quicklooks and small cloud-optimised GeoTIFFs
+(Sentinel-2: B02, B03, B04, B08 and SCL at 600 m; Sentinel-1: VV and VH at 1200 m; UTM).
+The NDVI example takes the absolute path of a Sentinel-2 item's JSON file as its `item`.
 
 `sandbox/` holds the PyWPS processes of the "Local sandbox" processing service: three
 examples (NDVI of a small scene, buffer and area of a polygon, a slow job that reports its

@@ -1,10 +1,13 @@
 """A synthetic Sentinel-like static STAC catalogue for the demo and the tests.
 
 Deterministic (same files every time): six areas, January to June 2025, a Sentinel-2 L2A-like
-collection (a product every 5 days per area, cloud cover, MGRS tile ids, 64 px thumbnails
-and 128 px visual quicklooks as PNG) and a Sentinel-1 GRD-like one (every 12 days). The
-same products are what the catalogue tests load into every server they start, so one
-question asked of each protocol has one expected answer.
+collection (a product every 5 days per area, cloud cover, MGRS tile ids) and a Sentinel-1
+GRD-like one (every 12 days). Every item carries small cloud-optimised GeoTIFFs in the UTM
+zone of its tile (Sentinel-2: B02, B03, B04, B08 and SCL; Sentinel-1: VV and VH; see
+``rasters.py``), its projection (``proj:*``), a 64 px thumbnail and a 128 px quicklook drawn
+from those pixels; its footprint is the rasters' extent. The same products are what the
+catalogue tests load into every server they start, so one question asked of each protocol
+has one expected answer.
 
     python -m eo_jlab.demo.catalogue DEST      # writes DEST/catalog.json and the rest
 """
@@ -12,9 +15,9 @@ question asked of each protocol has one expected answer.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
+import shutil
 import struct
 import sys
 import zlib
@@ -22,13 +25,26 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from . import rasters
+from .rasters import (
+    COG_TYPE,
+    GENERATOR_VERSION,
+    PROJECTION_EXT,
+    RASTER_EXT,
+    S1_BANDS,
+    S2_BANDS,
+    SAR_EXT,
+    area_grid,
+)
+
 STAC_VERSION = "1.0.0"
 S2 = "sentinel-2-l2a-demo"
 S1 = "sentinel-1-grd-demo"
 START = datetime(2025, 1, 2, tzinfo=timezone.utc)
 END = datetime(2025, 6, 30, 23, 59, 59, tzinfo=timezone.utc)
 
-# name, MGRS tile, relative orbit, west, south, east, north, (R, G, B) land tint
+# name, MGRS tile, relative orbit, west, south, east, north (the rasters are centred on this
+# box), (R, G, B) land tint (unused since the quicklooks are drawn from the rasters)
 AREAS = [
     ("Toulouse", "31TCJ", 51, 0.50, 43.25, 1.88, 44.24, (120, 140, 80)),
     ("Rome", "33TTG", 22, 11.86, 41.45, 13.19, 42.44, (140, 130, 90)),
@@ -39,9 +55,12 @@ AREAS = [
 ]
 
 
-def _png(width: int, height: int, pixels: bytes) -> bytes:
-    """A PNG file from RGB rows (no image library needed)."""
-    raw = b"".join(b"\x00" + pixels[y * width * 3 : (y + 1) * width * 3] for y in range(height))
+def _png(rgb) -> bytes:
+    """A PNG file from an RGB uint8 array (height, width, 3)."""
+    import numpy as np
+
+    height, width = rgb.shape[:2]
+    raw = np.concatenate([np.zeros((height, 1), "uint8"), rgb.reshape(height, width * 3)], axis=1)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
@@ -55,59 +74,31 @@ def _png(width: int, height: int, pixels: bytes) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 9))
         + chunk(b"IEND", b"")
     )
 
 
-def _scene(size: int, seed: int, tint: tuple[int, int, int], cloud: float, radar: bool) -> bytes:
-    """Smooth fields and roads, with cloud blobs covering about ``cloud`` % of the scene."""
-    rng = random.Random(seed)
-    blobs = [
-        (rng.random(), rng.random(), 0.08 + 0.25 * rng.random())
-        for _ in range(int(cloud / 8) + (1 if cloud > 2 else 0))
-    ]
-    fx, fy, phase = rng.uniform(3, 7), rng.uniform(3, 7), rng.uniform(0, 6.28)
-    sx = [math.sin(fx * x / size * 6.28 + phase) for x in range(size)]
-    cy = [math.cos(fy * y / size * 6.28) for y in range(size)]
-    # Cloud whiteness per pixel, accumulated over each blob's own square only.
-    white = [0.0] * (size * size)
-    for bx, by, br in blobs:
-        x0, x1 = max(0, int((bx - br) * size)), min(size, int((bx + br) * size) + 1)
-        y0, y1 = max(0, int((by - br) * size)), min(size, int((by + br) * size) + 1)
-        for y in range(y0, y1):
-            dy = y / size - by
-            row = y * size
-            for x in range(x0, x1):
-                w = 1 - math.hypot(x / size - bx, dy) / br
-                if w > 0:
-                    white[row + x] += w
-    out = bytearray()
-    for y in range(size):
-        v = y / size
-        road_row = abs(v - 0.55) < 0.008
-        for x in range(size):
-            field = 0.5 + 0.25 * sx[x] * cy[y]
-            if radar:
-                g = int(255 * min(1.0, max(0.0, field * 0.7 + rng.random() * 0.3)))
-                out += bytes((g, g, g))
-                continue
-            if road_row or abs(x / size - v * 0.8 - 0.1) < 0.01:
-                r, g, b = 200, 200, 190  # roads
-            else:
-                r, g, b = (int(c * (0.6 + 0.8 * field)) for c in tint)
-            k = min(1.0, white[y * size + x] * 1.6)
-            if k:
-                r, g, b = (min(255, int(c * (1 - k) + 245 * k)) for c in (r, g, b))
-            out += bytes((r, g, b))
-    return bytes(out)
+def _grids(tile: str, west: float, south: float, east: float, north: float):
+    """The Sentinel-2 and Sentinel-1 grids of an area (centred on its box)."""
+    lon, lat = (west + east) / 2, (south + north) / 2
+    return (
+        area_grid(tile, lon, lat, rasters.S2_PIXEL, rasters.S2_SIZE),
+        area_grid(tile, lon, lat, rasters.S1_PIXEL, rasters.S1_SIZE),
+    )
 
 
-def _footprint(west: float, south: float, east: float, north: float, sliver: float):
-    """A slightly skewed tile (as orbits cut them); ``sliver`` > 0 cuts the west edge."""
-    w = west + (east - west) * sliver
-    ring = [[w, south], [east, south + 0.01], [east - 0.01, north], [w + 0.02, north], [w, south]]
-    return {"type": "Polygon", "coordinates": [[[round(x, 5), round(y, 5)] for x, y in ring]]}
+def _first_col(k: int) -> int:
+    """First column with data of the k-th Sentinel-2 product of an area: some are cut."""
+    return round(rasters.S2_SIZE * 0.3) if k % 7 == 3 else 0
+
+
+def _projection(grid: rasters.Grid) -> dict[str, Any]:
+    return {
+        "proj:epsg": grid.epsg,
+        "proj:shape": [grid.height, grid.width],
+        "proj:transform": grid.transform,
+    }
 
 
 def _collection(cid: str, title: str, description: str, items: list[dict]) -> dict[str, Any]:
@@ -156,6 +147,8 @@ def products() -> dict[str, list[dict[str, Any]]]:
     s1: list[dict[str, Any]] = []
     for area_index, (name, tile, orbit, west, south, east, north, _) in enumerate(AREAS):
         rng = random.Random(1000 + area_index)
+        s2_grid, s1_grid = _grids(tile, west, south, east, north)
+        s1_footprint, s1_bbox = s1_grid.footprint()
         day = START + timedelta(days=area_index % 5)
         k = 0
         while day <= END:
@@ -167,6 +160,7 @@ def products() -> dict[str, list[dict[str, Any]]]:
                 f"S2{platform[-1].upper()}_MSIL2A_{sensed:%Y%m%dT%H%M%S}_N0511_R{orbit:03d}"
                 f"_T{tile}_{sensed + timedelta(hours=2):%Y%m%dT%H%M%S}"
             )
+            footprint, bbox = s2_grid.footprint(_first_col(k))
             s2.append(
                 {
                     "type": "Feature",
@@ -174,11 +168,13 @@ def products() -> dict[str, list[dict[str, Any]]]:
                     "stac_extensions": [
                         "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
                         "https://stac-extensions.github.io/mgrs/v1.0.0/schema.json",
+                        PROJECTION_EXT,
+                        RASTER_EXT,
                     ],
                     "id": pid,
                     "collection": S2,
-                    "geometry": _footprint(west, south, east, north, 0.3 if k % 7 == 3 else 0.0),
-                    "bbox": [west, south, east, north],
+                    "geometry": footprint,
+                    "bbox": bbox,
                     "properties": {
                         "title": f"Sentinel-2 L2A {name} {sensed:%Y-%m-%d} (tile {tile})",
                         "datetime": _stamp(sensed),
@@ -193,6 +189,7 @@ def products() -> dict[str, list[dict[str, Any]]]:
                         "mgrs:latitude_band": tile[2],
                         "mgrs:grid_square": tile[3:],
                         "s2:mgrs_tile": tile,
+                        **_projection(s2_grid),
                         "area": name,
                         "_seed": area_index * 1000 + k,
                     },
@@ -211,16 +208,11 @@ def products() -> dict[str, list[dict[str, Any]]]:
                 {
                     "type": "Feature",
                     "stac_version": STAC_VERSION,
-                    "stac_extensions": [],
+                    "stac_extensions": [SAR_EXT, PROJECTION_EXT, RASTER_EXT],
                     "id": pid,
                     "collection": S1,
-                    "geometry": _footprint(west - 0.3, south - 0.2, east + 0.4, north + 0.3, 0.0),
-                    "bbox": [
-                        round(west - 0.3, 5),
-                        round(south - 0.2, 5),
-                        round(east + 0.4, 5),
-                        round(north + 0.3, 5),
-                    ],
+                    "geometry": s1_footprint,
+                    "bbox": s1_bbox,
                     "properties": {
                         "title": f"Sentinel-1 IW GRD {name} {sensed:%Y-%m-%d}",
                         "datetime": _stamp(sensed),
@@ -232,6 +224,7 @@ def products() -> dict[str, list[dict[str, Any]]]:
                         "product:type": "GRD",
                         "sat:relative_orbit": orbit + 30,
                         "sat:orbit_state": "ascending",
+                        **_projection(s1_grid),
                         "area": name,
                         "_seed": 50000 + area_index * 1000 + k,
                     },
@@ -242,38 +235,93 @@ def products() -> dict[str, list[dict[str, Any]]]:
     return {S2: s2, S1: s1}
 
 
+# Catalogues written by this process, by generator version: a second destination is a copy.
+_WRITTEN: dict[str, Path] = {}
+
+
 def write_catalogue(dest: Path) -> Path:
-    """Write the catalogue under ``dest`` (idempotent); return the path of ``catalog.json``."""
+    """Write the catalogue under ``dest``; return the path of ``catalog.json``.
+
+    Skipped when ``dest`` holds a complete catalogue of this generator version; copied from
+    the catalogue this process wrote last when there is one (the bytes are the same).
+    """
     dest = Path(dest)
     root = dest / "catalog.json"
     marker = dest / ".complete"
-    if marker.exists() and root.exists():
+    if _complete(dest):
         return root
     dest.mkdir(parents=True, exist_ok=True)
+    marker.unlink(missing_ok=True)
+    source = _WRITTEN.get(GENERATOR_VERSION)
+    if source is not None and source != dest and _complete(source):
+        shutil.copytree(source, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*"))
+    else:
+        _generate(dest)
+    _write(marker, GENERATOR_VERSION.encode())
+    _WRITTEN[GENERATOR_VERSION] = dest
+    return root
+
+
+def _complete(dest: Path) -> bool:
+    try:
+        return (dest / ".complete").read_bytes() == GENERATOR_VERSION.encode() and (
+            dest / "catalog.json"
+        ).is_file()
+    except OSError:
+        return False
+
+
+def _generate(dest: Path) -> None:
+    try:
+        import numpy  # noqa: F401
+        import rasterio  # noqa: F401
+    except ImportError as error:
+        raise RuntimeError(
+            f"The demo catalogue's rasters need numpy and rasterio ({error}): "
+            'pip install "eo_jlab[sandbox]".'
+        ) from None
     groups = products()
     titles = {
         S2: (
             "Sentinel-2 L2A (demo)",
             "Synthetic Sentinel-2 Level-2A-like products over six areas, January to June "
-            "2025: cloud cover, MGRS tiles, quicklooks.",
+            "2025: cloud cover, MGRS tiles, quicklooks, and B02, B03, B04, B08 and SCL as "
+            "cloud-optimised GeoTIFFs (600 m pixels, UTM).",
         ),
         S1: (
             "Sentinel-1 GRD (demo)",
-            "Synthetic Sentinel-1 IW GRD-like products over the same areas, every 12 days.",
+            "Synthetic Sentinel-1 IW GRD-like products over the same areas, every 12 days: "
+            "VV and VH backscatter as cloud-optimised GeoTIFFs (1200 m pixels, UTM).",
         ),
     }
+    grids = {a[0]: _grids(*a[1:2], *a[3:7]) for a in AREAS}
     for cid, items in groups.items():
         folder = dest / cid
         for stac in items:
             props = stac["properties"]
             seed = props.pop("_seed")
-            area = next(a for a in AREAS if a[0] == props["area"])
-            radar = cid == S1
-            cloud = props.get("eo:cloud_cover", 0.0)
+            area_index = next(i for i, a in enumerate(AREAS) if a[0] == props["area"])
+            month = int(props["datetime"][5:7])
             item_dir = folder / stac["id"]
             item_dir.mkdir(parents=True, exist_ok=True)
+            s2_grid, s1_grid = grids[props["area"]]
+            if cid == S2:
+                arrays = rasters.sentinel2(
+                    s2_grid,
+                    area_index,
+                    stac["id"],
+                    month,
+                    props["eo:cloud_cover"],
+                    _first_col(seed % 1000),
+                )
+                _write_s2(item_dir, arrays, s2_grid)
+                rgb = _true_colour(arrays)
+            else:
+                arrays = rasters.sentinel1(s1_grid, area_index, stac["id"], month)
+                _write_s1(item_dir, arrays, s1_grid)
+                rgb = _radar_grey(arrays["VV"])
             for name, size in (("thumbnail.png", 64), ("visual.png", 128)):
-                _write(item_dir / name, _png(size, size, _scene(size, seed, area[7], cloud, radar)))
+                _write(item_dir / name, _png(_resample(rgb, size)))
             stac["assets"] = {
                 "thumbnail": {
                     "href": "./thumbnail.png",
@@ -284,9 +332,10 @@ def write_catalogue(dest: Path) -> Path:
                 "visual": {
                     "href": "./visual.png",
                     "type": "image/png",
-                    "title": "True colour quicklook" if not radar else "VV backscatter",
+                    "title": "True colour quicklook" if cid == S2 else "VV backscatter",
                     "roles": ["visual", "overview"],
                 },
+                **(_s2_assets(s2_grid) if cid == S2 else _s1_assets(s1_grid)),
             }
             stac["links"] = [
                 {"rel": "self", "href": f"./{stac['id']}.json", "type": "application/geo+json"},
@@ -319,9 +368,101 @@ def write_catalogue(dest: Path) -> Path:
             for cid in groups
         ],
     }
-    _write(root, json.dumps(catalog, indent=1).encode())
-    _write(marker, b"")
-    return root
+    _write(dest / "catalog.json", json.dumps(catalog, indent=1).encode())
+
+
+def _write_s2(item_dir: Path, arrays: dict[str, Any], grid: rasters.Grid) -> None:
+    for key, *_ in S2_BANDS:
+        rasters.write_cog(
+            item_dir / f"{key}.tif", arrays[key], grid, 0, rasters.S2_BLOCK, "AVERAGE"
+        )
+    rasters.write_cog(item_dir / "SCL.tif", arrays["SCL"], grid, 0, rasters.S2_BLOCK, "NEAREST")
+
+
+def _write_s1(item_dir: Path, arrays: dict[str, Any], grid: rasters.Grid) -> None:
+    for key in S1_BANDS:
+        rasters.write_cog(
+            item_dir / f"{key}.tif", arrays[key], grid, 0, rasters.S1_BLOCK, "AVERAGE"
+        )
+
+
+def _s2_assets(grid: rasters.Grid) -> dict[str, Any]:
+    assets: dict[str, Any] = {}
+    for key, common, centre, width in S2_BANDS:
+        assets[key] = {
+            "href": f"./{key}.tif",
+            "type": COG_TYPE,
+            "title": f"{common.capitalize()} ({key}), surface reflectance",
+            "roles": ["data"],
+            "gsd": grid.pixel,
+            "eo:bands": [
+                {
+                    "name": key,
+                    "common_name": common,
+                    "center_wavelength": centre,
+                    "full_width_half_max": width,
+                }
+            ],
+            "raster:bands": [
+                {
+                    "data_type": "uint16",
+                    "nodata": 0,
+                    "scale": 0.0001,
+                    "offset": 0,
+                    "spatial_resolution": grid.pixel,
+                }
+            ],
+        }
+    assets["SCL"] = {
+        "href": "./SCL.tif",
+        "type": COG_TYPE,
+        "title": "Scene classification (SCL)",
+        "roles": ["data"],
+        "gsd": grid.pixel,
+        "raster:bands": [{"data_type": "uint8", "nodata": 0, "spatial_resolution": grid.pixel}],
+    }
+    return assets
+
+
+def _s1_assets(grid: rasters.Grid) -> dict[str, Any]:
+    return {
+        key: {
+            "href": f"./{key}.tif",
+            "type": COG_TYPE,
+            "title": f"{key} backscatter (linear)",
+            "roles": ["data"],
+            "gsd": grid.pixel,
+            "sar:polarizations": [key],
+            "raster:bands": [
+                {"data_type": "float32", "nodata": 0, "spatial_resolution": grid.pixel}
+            ],
+        }
+        for key in S1_BANDS
+    }
+
+
+def _true_colour(arrays: dict[str, Any]):
+    import numpy as np
+
+    rgb = np.stack([arrays["B04"], arrays["B03"], arrays["B02"]], axis=-1).astype("float32")
+    return np.clip(np.sqrt(rgb / 4000) * 255, 0, 255).astype("uint8")
+
+
+def _radar_grey(vv):
+    import numpy as np
+
+    db = 10 * np.log10(np.maximum(vv, 1e-5))
+    grey = np.clip((db + 25) / 25 * 255, 0, 255).astype("uint8")
+    return np.stack([grey, grey, grey], axis=-1)
+
+
+def _resample(rgb, size: int):
+    """Nearest-neighbour resampling of an RGB array to size x size."""
+    import numpy as np
+
+    rows = (np.arange(size) * rgb.shape[0] // size).astype(int)
+    cols = (np.arange(size) * rgb.shape[1] // size).astype(int)
+    return rgb[rows][:, cols]
 
 
 def _write(path: Path, data: bytes) -> None:

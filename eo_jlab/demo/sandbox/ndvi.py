@@ -4,17 +4,28 @@ The scene (toulouse_red_nir.tif, beside this file) is a synthetic Sentinel-2-lik
 GeoTIFF around Toulouse (1.20..1.70 E, 43.45..43.95 N, 0.002 degree pixels), made by
 ``python -m eo_jlab.demo.scene``. NDVI = (NIR - red) / (NIR + red).
 
-Inputs: ``bbox`` (optional, CRS84 lon/lat or EPSG:4326 lat/lon) clips the scene and must
-intersect it; ``threshold`` (optional, -1..1) hides the pixels below it in the picture and
-gives the share of pixels at or above it. Outputs: ``ndvi_png`` (colour map, by reference),
-``ndvi_tiff`` (float32 GeoTIFF, by reference), ``extent`` (bounding box of the clipped area,
-where a map places the PNG), ``mean_ndvi`` and ``vegetation_fraction``.
+Inputs: ``item`` (optional) replaces the scene by a STAC item, e.g. one of the demo
+catalogue's Sentinel-2 items: its absolute path, ``file:`` URL or http(s) URL. Its red (asset
+``B04``, or the asset whose ``eo:bands`` common name is ``red``) and near-infrared (``B08`` or
+``nir``) rasters are read with rasterio, scaled by their ``raster:bands`` scale and offset,
+reprojected to EPSG:4326 (bilinear, pixels of the item's resolution / 111,320 degrees), and
+the pixels its ``SCL`` asset (when it has one) classes as no data, defective, cloud shadow,
+cloud or cirrus (0, 1, 3, 8, 9, 10) are left out: transparent in the PNG, NaN in the GeoTIFF,
+not counted in the mean and fraction. ``bbox`` (optional, CRS84 lon/lat or EPSG:4326
+lat/lon) clips the scene and must intersect it; ``threshold`` (optional, -1..1) hides the
+pixels below it in the picture and gives the share of pixels at or above it. Outputs:
+``ndvi_png`` (colour map, by reference), ``ndvi_tiff`` (float32 GeoTIFF, by reference),
+``extent`` (bounding box of the clipped area, where a map places the PNG), ``mean_ndvi`` and
+``vegetation_fraction``.
 
 A sandbox process file offers its processes as a module-level ``processes`` list or, as here,
 as pywps.Process subclasses whose ``__init__`` takes no arguments.
 """
 
+import json
 import struct
+import urllib.parse
+import urllib.request
 import zlib
 from pathlib import Path
 
@@ -38,6 +49,10 @@ EPSG4326 = "urn:ogc:def:crs:EPSG::4326"
 # Latitude-first spellings of EPSG:4326 (the plain "EPSG:4326" code is read lon/lat).
 LATLON = ("urn:ogc:def:crs:epsg::4326", "http://www.opengis.net/def/crs/epsg/0/4326")
 MESSAGE_CHARS = ".:!?=,;-_/()[]'"
+# Scene classes (Sentinel-2 SCL) left out of an item's NDVI: no data, defective, cloud shadow,
+# cloud (medium, high probability), cirrus.
+NOT_CLEAR = (0, 1, 3, 8, 9, 10)
+ITEM_TIMEOUT = 30  # seconds, for an item and its rasters over HTTP
 # NDVI colour ramp: water blue, bare soil beige, sparse to dense vegetation greens.
 STOPS = [-1.0, -0.05, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
 COLOURS = [
@@ -54,6 +69,123 @@ def read_scene():
         scale = page.tags["ModelPixelScaleTag"].value
         tiepoint = page.tags["ModelTiepointTag"].value
     return bands[0], bands[1], (tiepoint[3], tiepoint[4], scale[0])
+
+
+def _item_error(href, why):
+    return ProcessError(f"The item {href} {why}.", allowed_chars=MESSAGE_CHARS)
+
+
+def load_item(href):
+    """The STAC item at an absolute path, file: URL or http(s) URL, and the base of its hrefs."""
+    scheme = urllib.parse.urlsplit(href).scheme.lower()
+    try:
+        if scheme in ("http", "https"):
+            with urllib.request.urlopen(href, timeout=ITEM_TIMEOUT) as answer:  # noqa: S310
+                item = json.loads(answer.read(10_000_000))
+            base = href
+        else:
+            path = (
+                Path(urllib.request.url2pathname(urllib.parse.urlsplit(href).path))
+                if (scheme == "file")
+                else Path(href)
+            )
+            if not path.is_absolute():
+                raise _item_error(href, "is not an absolute path or a URL")
+            item = json.loads(path.read_bytes()[:10_000_000])
+            base = str(path)
+    except ProcessError:
+        raise
+    except (OSError, ValueError) as error:
+        kind = "cannot be read" if isinstance(error, OSError) else "is not JSON"
+        raise _item_error(href, kind) from None
+    if (
+        not isinstance(item, dict)
+        or item.get("type") != "Feature"
+        or not isinstance(item.get("assets"), dict)
+    ):
+        raise _item_error(href, "is not a STAC item with assets")
+    return item, base
+
+
+def _asset(item, href, key, common_name):
+    """The asset ``key`` or the one whose eo:bands common name is ``common_name``."""
+    assets = item["assets"]
+    found = assets.get(key)
+    if not isinstance(found, dict):
+        found = next(
+            (
+                a
+                for a in assets.values()
+                if isinstance(a, dict)
+                and any(
+                    isinstance(b, dict) and b.get("common_name") == common_name
+                    for b in a.get("eo:bands") or []
+                )
+            ),
+            None,
+        )
+    if not isinstance(found, dict) or not isinstance(found.get("href"), str):
+        raise _item_error(href, f"has no {key} ({common_name}) asset")
+    return found
+
+
+def _resolve(base, href):
+    if urllib.parse.urlsplit(base).scheme.lower() in ("http", "https"):
+        return urllib.parse.urljoin(base, href)
+    if urllib.parse.urlsplit(href).scheme.lower() in ("http", "https"):
+        return href
+    if href.startswith("file:"):
+        href = urllib.request.url2pathname(urllib.parse.urlsplit(href).path)
+    return str((Path(base).parent / href).resolve())
+
+
+def read_item(href):
+    """An item's red and NIR reflectance on an EPSG:4326 grid (NaN where not clear), and the
+    grid's (west, north, pixel size)."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.warp import Resampling, reproject, transform_bounds
+
+    item, base = load_item(href)
+    red_asset, nir_asset = _asset(item, href, "B04", "red"), _asset(item, href, "B08", "nir")
+    scl_asset = item["assets"].get("SCL")
+    env = {"GDAL_HTTP_TIMEOUT": str(ITEM_TIMEOUT), "GDAL_HTTP_CONNECTTIMEOUT": "10"}
+    try:
+        with rasterio.Env(**env):
+            with rasterio.open(_resolve(base, red_asset["href"])) as src:
+                west, south, east, north = transform_bounds(
+                    src.crs, "EPSG:4326", *src.bounds, densify_pts=21
+                )
+                pixel = min(abs(src.res[0]), abs(src.res[1]))
+            pixel = pixel / 111320 if src.crs.is_projected else pixel
+            cols = int(np.ceil((east - west) / pixel))
+            rows = int(np.ceil((north - south) / pixel))
+            grid = from_origin(west, north, pixel, pixel)
+
+            def band(asset, resampling, nodata):
+                out = np.full((rows, cols), nodata, dtype="float32")
+                with rasterio.open(_resolve(base, asset["href"])) as src:
+                    reproject(
+                        rasterio.band(src, 1),
+                        out,
+                        dst_transform=grid,
+                        dst_crs="EPSG:4326",
+                        dst_nodata=nodata,
+                        resampling=resampling,
+                    )
+                info = (asset.get("raster:bands") or [{}])[0]
+                info = info if isinstance(info, dict) else {}
+                return out * float(info.get("scale", 1)) + float(info.get("offset", 0))
+
+            red = band(red_asset, Resampling.bilinear, np.nan)
+            nir = band(nir_asset, Resampling.bilinear, np.nan)
+            if isinstance(scl_asset, dict) and isinstance(scl_asset.get("href"), str):
+                scl = band({"href": scl_asset["href"]}, Resampling.nearest, 0)
+                cloudy = np.isin(scl, NOT_CLEAR)
+                red[cloudy], nir[cloudy] = np.nan, np.nan
+    except rasterio.errors.RasterioError as error:
+        raise _item_error(href, f"has a raster that cannot be read ({error})") from None
+    return red, nir, (west, north, pixel)
 
 
 def clip_window(bbox, origin, shape):
@@ -76,11 +208,13 @@ def clip_window(bbox, origin, shape):
 
 
 def colour_png(ndvi, threshold=None):
-    """An RGBA PNG of the NDVI (pixels below ``threshold`` transparent), numpy and zlib only."""
+    """An RGBA PNG of the NDVI (pixels below ``threshold`` or NaN transparent), numpy and zlib
+    only."""
     stops = np.array(STOPS)
     colours = np.array(COLOURS, dtype="float32")
-    rgb = [np.interp(ndvi, stops, colours[:, i]) for i in range(3)]
-    alpha = np.full(ndvi.shape, 255.0)
+    known = np.isfinite(ndvi)
+    rgb = [np.interp(np.where(known, ndvi, 0), stops, colours[:, i]) for i in range(3)]
+    alpha = np.where(known, 255.0, 0.0)
     if threshold is not None:
         alpha[ndvi < threshold] = 0
     pixels = np.stack([*rgb, alpha], axis=-1).round().astype("uint8")
@@ -101,13 +235,13 @@ def colour_png(ndvi, threshold=None):
     )
 
 
-def write_geotiff(path, ndvi, extent, pixel):
+def write_geotiff(path, ndvi, extent, pixel, nodata=False):
     tags = [
         (33550, "d", 3, (pixel, pixel, 0.0), True),
         (33922, "d", 6, (0.0, 0.0, 0.0, extent[0], extent[3], 0.0), True),
         (34735, "H", 20, (1, 1, 0, 4, 1024, 0, 1, 2, 1025, 0, 1, 1, 2048, 0, 1, 4326,
                           2054, 0, 1, 9102), True),
-    ]  # fmt: skip
+    ] + ([(42113, "s", 0, "nan", True)] if nodata else [])  # fmt: skip
     tifffile.imwrite(
         path, ndvi.astype("float32"), compression="zlib", metadata=None, extratags=tags
     )
@@ -134,6 +268,16 @@ class Ndvi(Process):
             keywords=["NDVI", "vegetation", "Sentinel-2", "raster", "demo"],
             version="1.0",
             inputs=[
+                LiteralInput(
+                    "item",
+                    "STAC item",
+                    data_type="string",
+                    abstract="A STAC item with red (B04) and near-infrared (B08) rasters, e.g. "
+                    "a Sentinel-2 item of the demo catalogue: its absolute path, file: URL or "
+                    "http(s) URL. Clouds and shadows its SCL asset marks are left out. "
+                    "Default: the demo scene around Toulouse.",
+                    min_occurs=0,
+                ),
                 BoundingBoxInput(
                     "bbox",
                     "Area of interest",
@@ -187,7 +331,12 @@ class Ndvi(Process):
 
     def _handler(self, request, response):
         response.update_status("Reading the scene", 10)
-        red, nir, origin = read_scene()
+        item = None
+        if "item" in request.inputs:
+            item = str(request.inputs["item"][0].data).strip()
+            red, nir, origin = read_item(item)
+        else:
+            red, nir, origin = read_scene()
         west, north, pixel = origin
         rows, cols = red.shape
         scene = [west, north - rows * pixel, west + cols * pixel, north]
@@ -196,7 +345,8 @@ class Ndvi(Process):
             window = clip_window(bbox, origin, red.shape)
             if window is None:
                 raise ProcessError(
-                    f"The bbox {bbox} does not intersect the scene, which covers "
+                    f"The bbox {bbox} does not intersect the {'item' if item else 'scene'}, "
+                    "which covers "
                     f"{[round(v, 3) for v in scene]} (west, south, east, north).",
                     allowed_chars=MESSAGE_CHARS,
                 )
@@ -212,6 +362,13 @@ class Ndvi(Process):
         response.update_status("Computing the NDVI", 40)
         total = nir + red
         ndvi = np.where(total > 0, (nir - red) / np.where(total > 0, total, 1), 0.0)
+        clear = np.isfinite(total)
+        if not clear.any():
+            raise ProcessError(
+                "The item has no clear pixel in the area (clouds, shadows or no data).",
+                allowed_chars=MESSAGE_CHARS,
+            )
+        ndvi = np.where(clear, ndvi, np.nan).astype("float32")
 
         response.update_status("Writing the PNG", 60)
         png = Path(self.workdir) / "ndvi.png"
@@ -220,11 +377,13 @@ class Ndvi(Process):
 
         response.update_status("Writing the GeoTIFF", 80)
         tiff = Path(self.workdir) / "ndvi.tif"
-        write_geotiff(tiff, ndvi, extent, pixel)
+        write_geotiff(tiff, ndvi, extent, pixel, nodata=item is not None)
         response.outputs["ndvi_tiff"].file = str(tiff)
 
         response.outputs["extent"].data = [round(v, 6) for v in extent]
-        response.outputs["mean_ndvi"].data = round(float(ndvi.mean()), 4)
+        values = ndvi if clear.all() else ndvi[clear]
+        response.outputs["mean_ndvi"].data = round(float(values.mean()), 4)
         cut = 0.3 if threshold is None else threshold
-        response.outputs["vegetation_fraction"].data = round(float((ndvi >= cut).mean()), 4)
+        share = float((values >= cut).mean())
+        response.outputs["vegetation_fraction"].data = round(share, 4)
         return response
