@@ -134,7 +134,9 @@ test.describe('Hostile texts show as text (issue 6)', () => {
       .getByLabel('Collection', { exact: true })
       .fill('hostile-collection');
 
-    // Queryables from the items: a property named <b>key</b> and string values as choices.
+    // Queryables from the items: a property named <b>key</b> and string values as choices
+    // (not a common filter: it sits under "More filters").
+    await panel.getByRole('button', { name: /^More filters/ }).click();
     const keyFilter = panel.locator('[data-filter="<b>key</b>"]');
     await expect(keyFilter).toBeVisible();
     await expect(
