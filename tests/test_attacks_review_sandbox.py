@@ -57,6 +57,7 @@ from pathlib import Path
 import pytest
 
 from eo_jlab.demo import write_sandbox
+from eo_jlab.errors import UpstreamError
 from eo_jlab.processing.base import RemoteJob, Result
 
 from .helpers import start_sandbox
@@ -520,5 +521,9 @@ async def test_result_links_out_of_the_outputs_folder_are_refused(
     for key in ("missing", "nothing"):
         status, body, _ = await call("jobs", job_id, "results", key)
         assert status == 404 and body["error"].endswith("."), (key, body)
+    (outputs / "job" / "big.bin").write_bytes(b"x" * 11)  # over a cap of 10 bytes: a sentence
+    with pytest.raises(UpstreamError, match=r"larger than the limit of 10 bytes"):
+        await service.read_output(base + "job/big.bin", 10)
+    assert (await service.read_output(base + "job/big.bin", 11))[0] == b"x" * 11
     (service.state / "connection.json").unlink()
     _stopped(service)
