@@ -31,6 +31,7 @@ def _service(url: str) -> tuple[WpsService, HttpClient]:
 async def wps(pywps_url):  # noqa: F811
     service, http = _service(pywps_url)
     yield service
+    await service.close()
     await http.aclose()
 
 
@@ -52,6 +53,10 @@ async def _wait(wps: WpsService, job, exchange, timeout: float = 30.0):
 async def test_processes(wps):
     processes = {p.id: p for p in await wps.processes()}
     assert set(processes) == {"echo", "buffer", "slow", "fail"}
+    assert all(p.job_control == [] for p in processes.values())  # capabilities alone
+    await wps.describe("echo")
+    await wps.describe("slow")
+    processes = {p.id: p for p in await wps.processes()}
     assert processes["echo"].job_control == ["sync"]
     assert processes["slow"].job_control == ["sync", "async"]
     assert processes["echo"].title == "Echo"
@@ -314,7 +319,7 @@ async def test_exchange_body_is_truncated(wps):
     assert len(exchange[0].response_body) == 20_000
 
 
-async def test_processes_describes_in_one_request(pywps_url):  # noqa: F811
+async def test_processes_list_in_one_request_then_describe_in_one_batch(pywps_url):  # noqa: F811
     service, http = _service(pywps_url)
     calls: list[str] = []
     original = http.get
@@ -325,12 +330,18 @@ async def test_processes_describes_in_one_request(pywps_url):  # noqa: F811
 
     http.get = counting_get
     try:
-        await service.processes()
+        listed = await service.processes()
+        assert calls == ["GetCapabilities"]  # the list waits for nothing else
+        await service._filling  # the background descriptions: the four ids in one request
+        assert calls == ["GetCapabilities", "DescribeProcess"]
         await service.processes()  # cached: no more requests
         await service.describe("echo")
+        await service._filling
     finally:
+        await service.close()
         await http.aclose()
     assert calls == ["GetCapabilities", "DescribeProcess"]
+    assert len(listed) == 4
 
 
 async def test_status_rereads_a_half_written_document():

@@ -12,7 +12,7 @@ import re
 from abc import ABC, abstractmethod
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from ..models import ProcessingEndpoint
 
@@ -41,13 +41,25 @@ def percent(value: Any) -> int | None:
 
 
 class ProcessSummary(BaseModel):
-    """An entry of ``GET processing/{sid}/processes``."""
+    """An entry of ``GET processing/{sid}/processes``.
+
+    ``job_control`` empty means not yet known (a WPS list comes from the capabilities alone;
+    the description says it). ``error`` is the sentence of a process the service could not
+    describe; the key is left out when there is none."""
 
     id: str
     title: str = ""
     abstract: str = ""
     version: str | None = None
     job_control: list[JobControl] = Field(default_factory=lambda: ["sync"])
+    error: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_empty_error(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("error") is None:
+            data.pop("error", None)
+        return data
 
 
 class Format(BaseModel):

@@ -299,7 +299,9 @@ class SandboxService(ProcessingService):
 
     async def _stop_locked(self) -> None:
         child, self._child = self._child, None
-        self._wps = None
+        wps, self._wps = self._wps, None
+        if wps is not None:  # its cached descriptions go with it: a reload describes anew
+            await wps.close()
         if self._base is not None:
             self.http.set_credentials(self._base, None)
         self._base = None

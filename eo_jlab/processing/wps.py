@@ -2,9 +2,15 @@
 
 Choices (see also DESIGN.md, "Processing and jobs"):
 
-* **Processes**: GetCapabilities (KVP GET), asked once and cached per adapter. A process offers
-  ``async`` when its DescribeProcess says ``storeSupported`` and ``statusSupported`` (the
-  capabilities do not say, so ``processes()`` describes each process once, cached too).
+* **Processes**: the list is GetCapabilities alone (KVP GET, one request, asked once and
+  cached per adapter): id, title, abstract, version. A process offers ``async`` when its
+  DescribeProcess says ``storeSupported`` and ``statusSupported``; the capabilities do not
+  say, so a listed ``job_control`` is empty until the process is described. After a list,
+  the processes not yet described are described in the background, ``DESCRIBE_BATCH`` ids
+  per DescribeProcess, one request at a time (one by one when the service refuses a
+  batch); a later list carries their job control, or the ``error`` sentence of a process
+  the service could not describe. ``describe()`` (a process opened) asks at once. Both
+  caches hold at most ``MAX_DESCRIPTIONS`` processes (least recently used dropped).
 * **Descriptions**: elements are matched by local name (WPS 1.0.0 leaves ``DataInputs``,
   ``Input``, ``LiteralData``... unqualified, some servers qualify them). ``ows:AllowedValues``
   gives ``allowed_values`` (``ows:Value``) and ``ranges`` (``ows:Range`` min/max/spacing);
@@ -28,14 +34,17 @@ Choices (see also DESIGN.md, "Processing and jobs"):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import math
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
 
-from ..errors import BadRequest, NotFound, UpstreamError
+from ..errors import BadRequest, EOJLabError, NotFound, UpstreamError
 from ..models import ProcessingEndpoint
 from ..net import HttpClient, UpstreamResponse, parse_xml
 from .base import (
@@ -58,6 +67,9 @@ OWS = "http://www.opengis.net/ows/1.1"
 XLINK = "http://www.w3.org/1999/xlink"
 NSMAP = {"wps": WPS, "ows": OWS, "xlink": XLINK}
 MAX_EXCHANGE_BODY = 20_000
+DESCRIBE_BATCH = 10  # process ids per background DescribeProcess
+MAX_DESCRIPTIONS = 500  # descriptions (and description failures) kept per service
+log = logging.getLogger(__name__)
 _STATUS_ATTEMPTS = 3  # reads of a status document caught half written
 CRS84 = "urn:ogc:def:crs:OGC:1.3:CRS84"
 # CRS spellings whose axis order is latitude first (EPSG:4326 as the EPSG database defines it).
@@ -168,7 +180,17 @@ class WpsService(ProcessingService):
         self.http = http
         self.url = endpoint.url.split("?", 1)[0]
         self._summaries: list[ProcessSummary] | None = None
-        self._descriptions: dict[str, ProcessDescription] = {}
+        self._descriptions: OrderedDict[str, ProcessDescription] = OrderedDict()
+        self._failures: OrderedDict[str, str] = OrderedDict()  # id -> why it is undescribable
+        self._filling: asyncio.Task | None = None
+
+    async def close(self) -> None:
+        """Stop describing in the background (server shutdown, sandbox reload)."""
+        task, self._filling = self._filling, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     # -- documents -------------------------------------------------------------------------
 
@@ -240,43 +262,105 @@ class WpsService(ProcessingService):
         return self._summaries
 
     async def processes(self) -> list[ProcessSummary]:
-        summaries = await self._capabilities()
-        # Job control is only in the descriptions: describe the processes not yet cached in one
-        # request (identifiers comma separated), one by one if the service refuses that.
-        missing = [s.id for s in summaries if s.id not in self._descriptions]
-        if len(missing) > 1:
-            try:
-                root = await self._get(
-                    {"request": "DescribeProcess", "identifier": ",".join(missing)}
+        """The capabilities' processes (one request), with what descriptions already said."""
+        listed = []
+        for summary in await self._capabilities():
+            description = self._descriptions.get(summary.id)
+            failure = self._failures.get(summary.id)
+            listed.append(
+                summary.model_copy(
+                    update={
+                        "job_control": list(description.job_control) if description else [],
+                        "error": failure if description is None else None,
+                    }
                 )
-                for element in _descendants(root, "ProcessDescription"):
-                    description = _description(element)
-                    if description.id in missing:
-                        self._descriptions[description.id] = description
-            except (BadRequest, UpstreamError):
-                pass  # asked one by one below
-        fields = set(ProcessSummary.model_fields)
-        return [
-            ProcessSummary(**(await self.describe(s.id)).model_dump(include=fields))
-            for s in summaries
-        ]
+            )
+        if self._filling is None or self._filling.done():
+            self._filling = asyncio.create_task(self._fill())
+        return listed
+
+    async def _fill(self) -> None:
+        """Describe the listed processes not yet described, a batch at a time (background)."""
+        tried: set[str] = set()
+        try:
+            while self._summaries is not None:
+                pending = [
+                    s.id
+                    for s in self._summaries
+                    if s.id not in tried
+                    and s.id not in self._descriptions
+                    and s.id not in self._failures
+                ][:DESCRIBE_BATCH]
+                if not pending:
+                    return
+                tried.update(pending)
+                try:
+                    await self._describe_batch(pending)
+                except EOJLabError:  # the service refuses a batch: one by one
+                    for process_id in pending:
+                        if process_id not in self._descriptions:
+                            try:
+                                await self._describe_one(process_id)
+                            except EOJLabError:
+                                pass  # recorded in _failures by _describe_one
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # never an unretrieved task error; the list stays usable
+            log.exception("eo_jlab: describing the processes of %s failed", self.url)
+
+    async def _describe_batch(self, process_ids: list[str]) -> None:
+        root = await self._get({"request": "DescribeProcess", "identifier": ",".join(process_ids)})
+        for element in _descendants(root, "ProcessDescription"):
+            description = _description(element)
+            if description.id in process_ids:
+                self._remember(description)
+        missing = [p for p in process_ids if p not in self._descriptions]
+        if missing:
+            raise UpstreamError(f"Not described: {', '.join(missing)}.")
+
+    def _remember(self, description: ProcessDescription) -> None:
+        self._descriptions[description.id] = description
+        self._descriptions.move_to_end(description.id)
+        self._failures.pop(description.id, None)
+        while len(self._descriptions) > MAX_DESCRIPTIONS:
+            self._descriptions.popitem(last=False)
+
+    def _failed(self, process_id: str, sentence: str) -> None:
+        self._failures[process_id] = sentence
+        self._failures.move_to_end(process_id)
+        while len(self._failures) > MAX_DESCRIPTIONS:
+            self._failures.popitem(last=False)
 
     async def describe(self, process_id: str) -> ProcessDescription:
-        if process_id in self._descriptions:
-            return self._descriptions[process_id]
+        description = self._descriptions.get(process_id)
+        if description is not None:
+            self._descriptions.move_to_end(process_id)
+            return description
         known = {s.id for s in await self._capabilities()}
         if process_id not in known:
             raise NotFound(f"The WPS service has no process {process_id!r}.")
-        root = await self._get({"request": "DescribeProcess", "identifier": process_id})
+        return await self._describe_one(process_id)
+
+    async def _describe_one(self, process_id: str) -> ProcessDescription:
+        """DescribeProcess of one listed process; a failure is remembered for the list and
+        raised as a 502 sentence (the service lists the process: the request is not wrong)."""
+        try:
+            root = await self._get({"request": "DescribeProcess", "identifier": process_id})
+        except (BadRequest, UpstreamError) as exc:
+            sentence = (
+                f"The WPS service lists the process {process_id!r} but could not describe it: "
+                f"{_reason(exc.message)}"
+            )
+            self._failed(process_id, sentence)
+            raise UpstreamError(sentence, exc.details) from None
         for element in _descendants(root, "ProcessDescription"):
             if _text(element, "Identifier") == process_id:
                 description = _description(element)
-                self._descriptions[process_id] = description
+                self._remember(description)
                 return description
-        raise UpstreamError(
-            f"The WPS service at {_host(self.url)} did not describe process {process_id!r}.",
-            {"url": self.url},
-        )
+        sentence = f"The WPS service at {_host(self.url)} did not describe process {process_id!r}."
+        self._failed(process_id, sentence)
+        raise UpstreamError(sentence, {"url": self.url})
 
     # -- execution -------------------------------------------------------------------------
 
@@ -565,6 +649,14 @@ def _description(element: etree._Element) -> ProcessDescription:
         inputs=inputs,
         outputs=outputs,
     )
+
+
+def _reason(message: str) -> str:
+    """An adapter sentence as the reason inside another one (its own lead-in dropped)."""
+    for lead in ("The WPS service refused the request: ",):
+        if message.startswith(lead):
+            return message[len(lead) :]
+    return message
 
 
 def _exception_text(report: etree._Element) -> str:

@@ -1,0 +1,116 @@
+"""WPS process lists from the capabilities alone (issue 13), on a real PyWPS with 50 processes
+and one it lists but cannot describe (tests/servers/pywps_many.py). The adapter tests run on
+pytest-asyncio's loop; the REST test on the Jupyter server's (no asyncio mark there)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+import pytest_asyncio
+
+from eo_jlab.errors import UpstreamError
+from eo_jlab.models import ProcessingEndpoint
+from eo_jlab.net import HostPolicy, HttpClient
+from eo_jlab.processing.wps import WpsService
+
+from .servers.pywps_many import COUNT, RETIRED, pywps_many  # noqa: F401  (session fixture)
+
+IDS = {f"p{i:02d}" for i in range(COUNT)} | {RETIRED}
+
+
+@pytest_asyncio.fixture
+async def many(pywps_many):  # noqa: F811
+    pywps_many.reset()
+    endpoint = ProcessingEndpoint(id="many", protocol="wps", url=pywps_many.url)
+    http = HttpClient(HostPolicy([endpoint]))
+    service = WpsService(endpoint, http)
+    yield service
+    pywps_many.release_descriptions()
+    await service.close()
+    await http.aclose()
+
+
+async def _filled(service: WpsService, timeout: float = 30.0) -> dict:
+    """The list once the background descriptions are in (every process known or failed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = {p.id: p for p in await service.processes()}
+        if all(p.job_control or p.error for p in listed.values()):
+            return listed
+        assert time.monotonic() < deadline, "descriptions still missing"
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.asyncio
+async def test_fifty_processes_list_in_one_request(many, pywps_many):  # noqa: F811
+    pywps_many.hold_descriptions()  # a list that waited for any description would hang here
+    listed = await asyncio.wait_for(many.processes(), 10)
+    assert {p.id for p in listed} == IDS
+    assert pywps_many.stats()["getcapabilities"] == 1  # the one request the list waited for
+    first = next(p for p in listed if p.id == "p07")
+    assert (first.title, first.abstract, first.version) == (
+        "Process 07",
+        "Test process number 7",
+        "2.1",
+    )
+    assert all(p.job_control == [] and p.error is None for p in listed)
+    pywps_many.release_descriptions()
+    filled = await _filled(many)
+    assert filled["p00"].job_control == ["sync", "async"]
+    assert filled["p01"].job_control == ["sync"]
+    stats = pywps_many.stats()
+    assert stats["getcapabilities"] == 1
+    # five batches of ten, the batch with ``retired`` refused, then ``retired`` alone
+    assert stats["describeprocess"] <= 7, stats
+
+
+@pytest.mark.asyncio
+async def test_a_process_that_cannot_be_described_leaves_the_others(many):
+    listed = {p.id: p for p in await many.processes()}
+    assert set(listed) == IDS
+    with pytest.raises(UpstreamError) as caught:
+        await many.describe(RETIRED)
+    assert f"lists the process {RETIRED!r} but could not describe it" in caught.value.message
+    assert "Unknown process retired" in caught.value.message
+    described = await many.describe("p03")
+    assert described.inputs[0].id == "value" and described.job_control == ["sync"]
+    filled = await _filled(many)
+    assert "could not describe it" in (filled[RETIRED].error or "")
+    assert filled[RETIRED].job_control == []
+    assert all(p.error is None for i, p in filled.items() if i != RETIRED)
+
+
+@pytest.fixture
+def eo_config(pywps_many):  # noqa: F811
+    return {"processing": [{"id": "many", "protocol": "wps", "url": pywps_many.url}]}
+
+
+async def test_rest_lists_all_and_opening_the_broken_one_is_a_502_sentence(jp_fetch, pywps_many):  # noqa: F811
+    pywps_many.reset()
+
+    async def get(*path):
+        response = await jp_fetch("eo-jlab", *path, raise_error=False)
+        return response.code, json.loads(response.body)
+
+    status, body = await get("processing", "many", "processes")
+    assert status == 200 and {p["id"] for p in body["processes"]} == IDS
+    assert all("error" not in p for p in body["processes"])
+    assert pywps_many.stats()["getcapabilities"] == 1
+    status, body = await get("processing", "many", "processes", RETIRED)
+    assert status == 502
+    assert body["error"].startswith(f"The WPS service lists the process {RETIRED!r}")
+    status, body = await get("processing", "many", "processes", "p10")
+    assert status == 200 and body["job_control"] == ["sync", "async"]
+    deadline = time.monotonic() + 30
+    while True:
+        status, body = await get("processing", "many", "processes")
+        entries = {p["id"]: p for p in body["processes"]}
+        if all(p["job_control"] or p.get("error") for p in entries.values()):
+            break
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    assert "could not describe it" in entries[RETIRED]["error"]
+    assert entries["p10"]["job_control"] == ["sync", "async"]
