@@ -180,7 +180,10 @@ export interface IProcessSummary {
   title: string;
   abstract: string;
   version: string | null;
+  /** In a list, empty while not yet known (a WPS list is the capabilities alone). */
   job_control: JobControl[];
+  /** In a list: why the service could not describe this process (once known). */
+  error?: string;
 }
 
 export interface IFormat {

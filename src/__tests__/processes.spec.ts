@@ -286,6 +286,39 @@ describe('ProcessesModel', () => {
     });
   });
 
+  it('takes job control from the description when the list does not know it', async () => {
+    const model = await openModel();
+    const broken =
+      "The WPS service lists the process 'retired' but could not describe it: Unknown process retired.";
+    mocked(api.getProcesses).mockResolvedValue({
+      processes: [
+        { ...DESCRIPTION, job_control: [] },
+        {
+          id: 'retired',
+          title: 'Retired',
+          abstract: '',
+          version: null,
+          job_control: [],
+          error: broken
+        }
+      ]
+    });
+    await model.loadProcesses();
+    expect(model.processes[0].job_control).toEqual([]);
+    await model.selectProcess('ndvi');
+    expect(model.mode).toBe('async');
+    expect(model.process?.job_control).toEqual(['sync', 'async']);
+    expect(model.processes[0].job_control).toEqual(['sync', 'async']);
+    mocked(api.describeProcess).mockRejectedValueOnce(
+      new api.EOJLabRequestError(broken, 502)
+    );
+    await model.selectProcess('retired');
+    expect(model.error).toBe(broken);
+    expect(model.process?.id).toBe('ndvi'); // the open form stays
+    expect(model.processes.map(p => p.id)).toEqual(['ndvi', 'retired']);
+    expect(model.processes[1].error).toBe(broken);
+  });
+
   it('keeps the server sentence when execution fails', async () => {
     const model = await openModel();
     model.setValue('area', 0, {

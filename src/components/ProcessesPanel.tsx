@@ -190,6 +190,11 @@ function ProcessRow(
         {process.job_control.includes('async') ? (
           <span className="jp-EOJLab-badge">{trans.__('async')}</span>
         ) : null}
+        {process.error ? (
+          <span className="jp-EOJLab-processNote" title={process.error}>
+            {trans.__('cannot be described')}
+          </span>
+        ) : null}
       </button>
     </li>
   );

@@ -434,6 +434,12 @@ export class ProcessesModel {
       this._errors = {};
       this._lastJob = null;
       this._mode = description.job_control.includes('async') ? 'async' : 'sync';
+      // A list may not know job control yet: the description says it.
+      this._processes = this._processes.map(p =>
+        p.id === id
+          ? { ...p, job_control: description.job_control, error: undefined }
+          : p
+      );
     });
   }
 
