@@ -18,6 +18,7 @@ from shapely.geometry import Point, shape
 
 from eo_jlab.demo import catalogue, rasters, write_sandbox
 from eo_jlab.demo.catalogue import S1, S2, write_catalogue
+from eo_jlab.demo.scene import EXTENT
 
 from .test_sandbox import _execute, _results, call  # noqa: F401
 
@@ -284,6 +285,11 @@ async def test_ndvi_of_a_demo_item(call, items):  # noqa: F811
     assert _results(job)["extent"]["value"]["bbox"] == pytest.approx(
         [1.0, 43.5, 1.4, 43.9], abs=0.01
     )
+
+    # A blank item is no item: the demo scene, as before.
+    status, job, _ = await _execute(call, "ndvi", {"item": " "})
+    assert job["status"] == "successful", job
+    assert _results(job)["extent"]["value"]["bbox"] == pytest.approx(list(EXTENT), abs=1e-6)
 
     # Items it cannot use: sentences.
     s1_file = items[S1][0][0]

@@ -262,8 +262,9 @@ class Ndvi(Process):
             identifier="ndvi",
             title="NDVI of the demo scene",
             abstract="Normalized difference vegetation index, (NIR - red) / (NIR + red), of a "
-            "synthetic Sentinel-2-like scene around Toulouse, optionally clipped to a bounding "
-            "box. Answers a colour-mapped PNG and a float32 GeoTIFF by reference, the "
+            "synthetic Sentinel-2-like scene around Toulouse or of a STAC item's red and "
+            "near-infrared rasters, optionally clipped to a bounding box. Answers a "
+            "colour-mapped PNG and a float32 GeoTIFF by reference, the "
             "extent of the clipped area (to place the PNG on a map) and the mean NDVI.",
             keywords=["NDVI", "vegetation", "Sentinel-2", "raster", "demo"],
             version="1.0",
@@ -282,8 +283,8 @@ class Ndvi(Process):
                     "bbox",
                     "Area of interest",
                     crss=[CRS84, EPSG4326],
-                    abstract="Clips the scene (1.20..1.70 E, 43.45..43.95 N); must "
-                    "intersect it. Default: the whole scene.",
+                    abstract="Clips the scene (1.20..1.70 E, 43.45..43.95 N) or the item; "
+                    "must intersect it. Default: the whole scene or item.",
                     min_occurs=0,
                 ),
                 LiteralInput(
@@ -333,10 +334,8 @@ class Ndvi(Process):
         response.update_status("Reading the scene", 10)
         item = None
         if "item" in request.inputs:
-            item = str(request.inputs["item"][0].data).strip()
-            red, nir, origin = read_item(item)
-        else:
-            red, nir, origin = read_scene()
+            item = str(request.inputs["item"][0].data).strip() or None  # blank: the scene
+        red, nir, origin = read_item(item) if item else read_scene()
         west, north, pixel = origin
         rows, cols = red.shape
         scene = [west, north - rows * pixel, west + cols * pixel, north]
