@@ -83,7 +83,7 @@ class EndpointRegistry:
 
 def _probe_request(endpoint: Endpoint) -> tuple[str, dict]:
     if endpoint.protocol == "wps":
-        params = {"service": "WPS", "request": "GetCapabilities", "AcceptVersions": "1.0.0,2.0.0"}
+        params = {"service": "WPS", "request": "GetCapabilities", "AcceptVersions": "1.0.0"}
         return endpoint.url, {"params": params, "headers": {"Accept": "application/xml"}}
     if endpoint.protocol == "csw":
         return endpoint.url, {

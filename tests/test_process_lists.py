@@ -114,3 +114,19 @@ async def test_rest_lists_all_and_opening_the_broken_one_is_a_502_sentence(jp_fe
         await asyncio.sleep(0.1)
     assert "could not describe it" in entries[RETIRED]["error"]
     assert entries["p10"]["job_control"] == ["sync", "async"]
+
+
+@pytest.mark.asyncio
+async def test_probe_asks_wps_for_the_one_version_the_adapter_speaks(pywps_many):  # noqa: F811
+    """A WPS 2.0-only server must not look fine in the probe: the adapter speaks 1.0.0 only."""
+    from eo_jlab.endpoints import _probe_request
+
+    endpoint = ProcessingEndpoint(id="many", protocol="wps", url=pywps_many.url)
+    url, options = _probe_request(endpoint)
+    assert options["params"]["AcceptVersions"] == "1.0.0"
+    http = HttpClient(HostPolicy([endpoint]))
+    try:
+        response = await http.get(url, **options)
+    finally:
+        await http.aclose()
+    assert response.xml().get("version") == "1.0.0"
