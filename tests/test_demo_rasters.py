@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -211,18 +212,24 @@ def test_rasters_are_the_same_bytes_every_run(items, tmp_path):
 
 
 def test_the_catalogue_is_written_once_per_destination_and_version(demo_catalogue, tmp_path):
-    dest = tmp_path / "copy"
-    started = time.monotonic()
-    root = write_catalogue(dest)  # a copy of what this process wrote
-    assert time.monotonic() - started < 20
+    source = demo_catalogue.parent
+    expected = sorted(p.relative_to(source) for p in source.rglob("*") if p.is_file())
+    # What the written folder holds besides the catalogue is not copied (a FIFO would hang).
+    stray, fifo = source / "stray.txt", source / S2 / "stray.fifo"
+    stray.write_text("not the generator's")
+    os.mkfifo(fifo)
+    try:
+        dest = tmp_path / "copy"
+        started = time.monotonic()
+        root = write_catalogue(dest)  # a copy of what this process wrote
+        assert time.monotonic() - started < 20
+    finally:
+        stray.unlink()
+        fifo.unlink()
     assert (dest / ".complete").read_text() == rasters.GENERATOR_VERSION
-    files = sorted(p.relative_to(dest) for p in dest.rglob("*") if p.is_file())
-    assert files == sorted(
-        p.relative_to(demo_catalogue.parent)
-        for p in demo_catalogue.parent.rglob("*")
-        if p.is_file()
-    )
+    assert sorted(p.relative_to(dest) for p in dest.rglob("*") if p.is_file()) == expected
     tif = next(dest.glob(f"{S2}/*/B04.tif"))
+    assert tif.read_bytes() == (source / tif.relative_to(dest)).read_bytes()
     stamp = tif.stat().st_mtime_ns
     assert write_catalogue(dest) == root and tif.stat().st_mtime_ns == stamp  # skipped
     # A catalogue of another generator version (or unfinished) is written again.

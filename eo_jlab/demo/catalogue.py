@@ -18,6 +18,7 @@ import json
 import os
 import random
 import shutil
+import stat
 import struct
 import sys
 import zlib
@@ -235,15 +236,17 @@ def products() -> dict[str, list[dict[str, Any]]]:
     return {S2: s2, S1: s1}
 
 
-# Catalogues written by this process, by generator version: a second destination is a copy.
-_WRITTEN: dict[str, Path] = {}
+# The catalogue this process wrote last, by generator version: its folder and its files'
+# sizes. A second destination is a copy of those files (the same bytes), never of anything
+# else that folder holds by then.
+_WRITTEN: dict[str, tuple[Path, dict[str, int]]] = {}
 
 
 def write_catalogue(dest: Path) -> Path:
     """Write the catalogue under ``dest``; return the path of ``catalog.json``.
 
     Skipped when ``dest`` holds a complete catalogue of this generator version; copied from
-    the catalogue this process wrote last when there is one (the bytes are the same).
+    the catalogue this process wrote last when its files are still there unchanged in size.
     """
     dest = Path(dest)
     root = dest / "catalog.json"
@@ -252,14 +255,35 @@ def write_catalogue(dest: Path) -> Path:
         return root
     dest.mkdir(parents=True, exist_ok=True)
     marker.unlink(missing_ok=True)
-    source = _WRITTEN.get(GENERATOR_VERSION)
-    if source is not None and source != dest and _complete(source):
-        shutil.copytree(source, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*"))
-    else:
+    if not _copy_written(dest):
         _generate(dest)
+        files = {
+            str(path.relative_to(dest)): path.stat().st_size
+            for path in dest.rglob("*")
+            if path.is_file() and path != marker
+        }
+        _WRITTEN[GENERATOR_VERSION] = (dest, files)
     _write(marker, GENERATOR_VERSION.encode())
-    _WRITTEN[GENERATOR_VERSION] = dest
     return root
+
+
+def _copy_written(dest: Path) -> bool:
+    """Copy the files of the catalogue written before to ``dest``; False when there is none or
+    one of its files is gone, changed size or is not a regular file."""
+    source, files = _WRITTEN.get(GENERATOR_VERSION, (None, {}))
+    if source is None or source.resolve() == dest.resolve() or not _complete(source):
+        return False
+    for name, size in files.items():
+        try:
+            info = (source / name).lstat()
+        except OSError:
+            return False
+        if not stat.S_ISREG(info.st_mode) or info.st_size != size:
+            return False
+    for name in files:
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / name, dest / name)
+    return True
 
 
 def _complete(dest: Path) -> bool:
