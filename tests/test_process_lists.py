@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
 
 import pytest
 import pytest_asyncio
@@ -14,8 +18,10 @@ import pytest_asyncio
 from eo_jlab.errors import UpstreamError
 from eo_jlab.models import ProcessingEndpoint
 from eo_jlab.net import HostPolicy, HttpClient
+from eo_jlab.processing.ogcapi import OgcApiService
 from eo_jlab.processing.wps import WpsService
 
+from .servers.pygeoapi import pygeoapi_url  # noqa: F401  (session fixture)
 from .servers.pywps_many import COUNT, RETIRED, pywps_many  # noqa: F401  (session fixture)
 
 IDS = {f"p{i:02d}" for i in range(COUNT)} | {RETIRED}
@@ -130,3 +136,60 @@ async def test_probe_asks_wps_for_the_one_version_the_adapter_speaks(pywps_many)
     finally:
         await http.aclose()
     assert response.xml().get("version") == "1.0.0"
+
+
+@pytest.fixture
+def paged_pygeoapi(pygeoapi_url):  # noqa: F811
+    """The real pygeoapi behind a loopback proxy that serves its ``/processes`` one process per
+    page with ``next`` links (pygeoapi itself does not page that list) and counts requests."""
+    hits: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            path, _, query = self.path.partition("?")
+            hits.append(path)
+            if path != "/processes":
+                return self._send(404, {"description": "only the list is proxied"})
+            with urllib.request.urlopen(f"{pygeoapi_url}/processes?f=json", timeout=10) as up:
+                processes = json.loads(up.read())["processes"]
+            page = int(dict(parse_qsl(query)).get("page", "1"))
+            body = {"processes": processes[page - 1 : page], "links": []}
+            if page < len(processes):
+                body["links"].append(
+                    {"rel": "next", "type": "application/json", "href": f"?page={page + 1}"}
+                )
+            return self._send(200, body)
+
+        def _send(self, status, body):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.asyncio
+async def test_ogcapi_list_follows_pages_and_describes_nothing(paged_pygeoapi):
+    url, hits = paged_pygeoapi
+    endpoint = ProcessingEndpoint(id="ades", protocol="ogcapi", url=url)
+    http = HttpClient(HostPolicy([endpoint]))
+    try:
+        listed = {p.id: p for p in await OgcApiService(endpoint, http).processes()}
+    finally:
+        await http.aclose()
+    assert {"hello-world", "slow", "fail"} <= set(listed)
+    assert set(listed["hello-world"].job_control) == {"sync", "async"}
+    assert hits == ["/processes"] * len(listed)  # one request per page, no description
