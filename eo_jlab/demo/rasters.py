@@ -4,7 +4,8 @@ Each Sentinel-2-like item carries B02, B03, B04, B08 (uint16 surface reflectance
 nodata 0) and SCL (uint8 scene classes, nodata 0), 183 x 183 pixels of 600 m (the 109.8 km
 of a Sentinel-2 tile) in the UTM zone of its MGRS tile; each Sentinel-1-like item carries VV
 and VH (float32 linear backscatter, nodata 0), 128 x 128 pixels of 1200 m in the same zone.
-Every file is a COG (512-byte-aligned tiles of 128 or 64 pixels, one overview, deflate).
+Every file is a COG written by GDAL's COG driver: tiles of 128 (Sentinel-2) or 64
+(Sentinel-1) pixels, one overview, deflate.
 
 The landscape of an area is a function of metres from the area's centre, the same for both
 sensors and every date: farm fields (their greenness follows the season), woods, a river,
@@ -47,15 +48,6 @@ S1_BANDS = ["VV", "VH"]
 # Sentinel-2 scene classification values used here.
 SCL_NODATA, SCL_SHADOW, SCL_VEGETATION, SCL_NOT_VEGETATED, SCL_WATER = 0, 3, 4, 5, 6
 SCL_CLOUD_MEDIUM, SCL_CLOUD_HIGH = 8, 9
-SCL_CLASSES = {
-    0: "no data",
-    3: "cloud shadows",
-    4: "vegetation",
-    5: "not vegetated",
-    6: "water",
-    8: "cloud medium probability",
-    9: "cloud high probability",
-}
 # Landmarks: (east, north) offset from the area's centre and radius, metres.
 LAKE = (20000.0, -15000.0, 3000.0)
 FOREST = (-10000.0, 22000.0, 4500.0)
@@ -155,11 +147,6 @@ class Grid:
         lons, lats = [p[0] for p in dense], [p[1] for p in dense]
         bbox = [min(lons), min(lats), max(lons), max(lats)]
         return {"type": "Polygon", "coordinates": [polygon]}, bbox
-
-    def lonlat_to_pixel(self, lon: float, lat: float) -> tuple[int, int]:
-        """Row and column of the pixel holding a lon/lat point."""
-        x, y = utm_forward(lon, lat, self.epsg)
-        return int((self.y0 - y) // self.pixel), int((x - self.x0) // self.pixel)
 
 
 def area_grid(tile: str, lon: float, lat: float, pixel: float, size: int) -> Grid:
