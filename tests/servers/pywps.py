@@ -122,6 +122,26 @@ def pywps_url(tmp_path_factory):
         ),
         encoding="utf-8",
     )
+    url = f"{base}/wps"
+    probe = f"{url}?service=WPS&version=1.0.0&request=GetCapabilities"
+
+    def ready() -> bool:
+        with urllib.request.urlopen(probe, timeout=2) as answer:
+            return answer.status == 200 and b"Capabilities" in answer.read()
+
+    process, log = launch(python, script, home, config, ready, url)
+    print(f"\nPyWPS ready on {url} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    try:
+        yield url
+    finally:
+        _stop(process)
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def launch(python: Path, script: Path, home: Path, config: Path, ready, where: str):
+    """Start a PyWPS ``script`` in its own process group, logging to ``home/server.log``, and
+    wait up to 30 s until ``ready()`` is true (an OSError meaning not yet): (process, log)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYWPS_CFG": str(config)}
     env.pop("PYTHONPATH", None)
     log = (home / "server.log").open("w")
@@ -133,30 +153,21 @@ def pywps_url(tmp_path_factory):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    url = f"{base}/wps"
-    probe = f"{url}?service=WPS&version=1.0.0&request=GetCapabilities"
     deadline = time.monotonic() + 30
     while True:
         if process.poll() is not None:
-            log.flush()
+            log.close()
             fail("PyWPS fixture: the server exited early: " + _tail(home / "server.log"))
         try:
-            with urllib.request.urlopen(probe, timeout=2) as answer:
-                if answer.status == 200 and b"Capabilities" in answer.read():
-                    break
+            if ready():
+                return process, log
         except OSError:
             pass
         if time.monotonic() > deadline:
             _stop(process)
-            fail(f"PyWPS fixture: no answer on {url} within 30 s: " + _tail(home / "server.log"))
+            log.close()
+            fail(f"PyWPS fixture: no answer on {where} within 30 s: " + _tail(home / "server.log"))
         time.sleep(0.1)
-    print(f"\nPyWPS ready on {url} in {time.monotonic() - started:.1f} s", file=sys.stderr)
-    try:
-        yield url
-    finally:
-        _stop(process)
-        log.close()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def _tail(path: Path) -> str:

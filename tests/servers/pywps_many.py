@@ -13,16 +13,13 @@ do for processes that fail to load). A WSGI wrapper counts the WPS requests by o
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
 from . import fail, free_port
-from .pywps import CONFIG, VENV, _stop, _tail
+from .pywps import CONFIG, VENV, _stop, launch
 
 COUNT = 50
 RETIRED = "retired"
@@ -150,32 +147,13 @@ def pywps_many(tmp_path_factory):
         SCRIPT.format(count=COUNT, config=str(config), retired=RETIRED, port=port),
         encoding="utf-8",
     )
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYWPS_CFG": str(config)}
-    env.pop("PYTHONPATH", None)
-    log = (home / "server.log").open("w")
-    process = subprocess.Popen(
-        [str(python), str(script)],
-        cwd=home,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     server = ManyWps(base)
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            log.flush()
-            fail("PyWPS fixture: the server exited early: " + _tail(home / "server.log"))
-        try:
-            server.stats()
-            break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            _stop(process)
-            fail(f"PyWPS fixture: no answer on {base} within 30 s: " + _tail(home / "server.log"))
-        time.sleep(0.1)
+
+    def ready() -> bool:
+        server.stats()
+        return True
+
+    process, log = launch(python, script, home, config, ready, base)
     print(f"\nPyWPS ({COUNT} processes) ready on {server.url}", file=sys.stderr)
     try:
         yield server
