@@ -171,13 +171,20 @@ export function assetUrl(
   if (/^[a-z][a-z0-9+.-]*:/i.test(href) && !/^file:/i.test(href)) {
     return null;
   }
+  return isBrowserImage(asset) ? quicklookUrl(catalogue, href, settings) : null;
+}
+
+/** A picture a browser shows: an image type but SVG or TIFF, else a picture file name. */
+export function isBrowserImage(asset: {
+  href: string;
+  type?: string | null;
+}): boolean {
   const type = (asset.type ?? '').toLowerCase();
-  const image = type
+  return type
     ? type.startsWith('image/') &&
-      !type.includes('svg') &&
-      !type.includes('tiff')
-    : IMAGE_FILE.test(href);
-  return image ? quicklookUrl(catalogue, href, settings) : null;
+        !type.includes('svg') &&
+        !type.includes('tiff')
+    : IMAGE_FILE.test(asset.href.trim());
 }
 
 export function getItemSnippet(

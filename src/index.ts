@@ -200,16 +200,16 @@ const plugin: JupyterFrontEndPlugin<IEOJLabModel> = {
     const searchState = state
       ? new SearchState({ model: search, state })
       : null;
-    let restored = false;
+    // Every change waits for the one restore, so the default choice never races it.
+    let restoring: Promise<void> | undefined;
     model.changed.connect(async () => {
       const catalogues = model.config?.catalogues;
       if (!catalogues) {
         return;
       }
-      if (!restored) {
-        restored = true;
-        await searchState?.restore(catalogues.map(c => c.id));
-      }
+      restoring ??=
+        searchState?.restore(catalogues.map(c => c.id)) ?? Promise.resolve();
+      await restoring;
       if (!search.form.catalogue && catalogues.length === 1) {
         void search.setCatalogue(catalogues[0].id);
       }

@@ -4,7 +4,7 @@ import { Clipboard, Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { copyIcon, launchIcon } from '@jupyterlab/ui-components';
 
-import { assetUrl, quicklookUrl } from '../api';
+import { assetUrl, isBrowserImage, quicklookUrl } from '../api';
 import { IItem } from '../tokens';
 
 export interface IItemDetailsProps {
@@ -16,11 +16,13 @@ export interface IItemDetailsProps {
   onZoom: (item: IItem) => void;
 }
 
-/** The largest picture of an item: its overview or visual asset, else its thumbnail. */
+/** The largest picture of an item a browser shows: its overview or visual asset (a PNG or
+ * JPEG, never a GeoTIFF), else its thumbnail. */
 export function overviewHref(item: IItem): string | null {
   const assets = Object.values(item.assets ?? {});
   const role = (name: string) =>
-    assets.find(a => a.roles?.includes(name))?.href ?? null;
+    assets.find(a => a.roles?.includes(name) && isBrowserImage(a))?.href ??
+    null;
   return role('overview') ?? role('visual') ?? item.thumbnail ?? null;
 }
 

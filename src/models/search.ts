@@ -387,12 +387,14 @@ export class SearchModel {
     }
   }
 
-  /** Settle the collection box after `delay` ms, unless it changes before. */
+  /** Settle the collection box after `delay` ms, unless it changes before (a check still
+   * waiting is cancelled: only the newest one asks for queryables). */
   private _settleLater(
     catalogue: string,
     collection: string,
     delay: number
   ): Promise<void> {
+    this._cancelCollection();
     return new Promise(resolve => {
       const timer = setTimeout(() => {
         this._pendingCollection = null;
