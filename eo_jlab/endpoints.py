@@ -12,6 +12,7 @@ import json
 import time
 from pathlib import Path
 
+from .catalogue.base import read_regular_file
 from .errors import NotFound, UpstreamError
 from .models import CatalogueEndpoint, Endpoint, ProbeResult, ProcessingEndpoint
 from .net import HttpClient, UpstreamResponse
@@ -137,9 +138,8 @@ def _title_of(endpoint: Endpoint, response: UpstreamResponse) -> str | None:
 def _static_title(path: str, max_bytes: int) -> str | None:
     file = Path(path).expanduser()
     try:
-        if file.stat().st_size > max_bytes:
-            raise UpstreamError(f"The static catalogue {path} is larger than the size limit.")
-        doc = json.loads(file.read_bytes())
+        # Regular files only, within the size limit: a FIFO would hold this thread for ever.
+        doc = json.loads(read_regular_file(file, max_bytes, f"static catalogue {path}"))
     except FileNotFoundError:
         raise NotFound(f"The static catalogue file {path} does not exist.") from None
     except (OSError, ValueError):

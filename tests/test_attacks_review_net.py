@@ -89,6 +89,7 @@ def local_catalogue(tmp_path) -> Path:
     }))  # fmt: skip
     os.mkfifo(folder / "x.png")
     os.mkfifo(folder / "child.json")
+    os.mkfifo(folder / "root.json")  # a catalogue whose root itself is a FIFO
     return folder
 
 
@@ -99,6 +100,7 @@ def eo_config(hostile, local_catalogue):  # noqa: F811
         "catalogues": [
             {"id": "stac", "protocol": "stac", "url": h("/stac")},
             {"id": "local", "protocol": "static", "url": str(local_catalogue / "catalog.json")},
+            {"id": "fiforoot", "protocol": "static", "url": str(local_catalogue / "root.json")},
             {"id": "os", "protocol": "opensearch", "url": h("/os.xml")},
             {"id": "csw", "protocol": "csw", "url": h("/csw")},
         ],
@@ -516,3 +518,15 @@ async def test_fifo_in_a_local_catalogue_is_refused_quickly(raw, local_catalogue
     finally:  # on failure, release a thread stuck reading (so the test run can end)
         for fifo in (fifo_png, fifo_json):
             _no_reader(fifo)
+
+
+async def test_fifo_as_a_local_catalogue_root_fails_its_probe_quickly(raw, local_catalogue):
+    """The endpoint probe reads a local catalogue's root by the same rule (regular files only)."""
+    root = local_catalogue / "root.json"
+    try:
+        status, _, body = await asyncio.wait_for(raw("endpoints", "fiforoot", "probe"), 10)
+        assert status == 502, body
+        assert "is not a regular file" in assert_sentence(body)
+        assert _no_reader(root)
+    finally:  # on failure, release a thread stuck reading (so the test run can end)
+        _no_reader(root)

@@ -8,6 +8,7 @@ import asyncio
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
@@ -193,3 +194,70 @@ async def test_ogcapi_list_follows_pages_and_describes_nothing(paged_pygeoapi):
     assert {"hello-world", "slow", "fail"} <= set(listed)
     assert set(listed["hello-world"].job_control) == {"sync", "async"}
     assert hits == ["/processes"] * len(listed)  # one request per page, no description
+
+
+@pytest_asyncio.fixture
+async def flaky(pywps_many):  # noqa: F811
+    """The 50-process PyWPS behind a loopback proxy whose DescribeProcess answers 503 with no
+    report while ``down`` is set (an outage), and forwards every request otherwise."""
+    pywps_many.reset()
+    state = {"down": True, "refused": 0}
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            query = dict(parse_qsl(self.path.partition("?")[2]))
+            if state["down"] and query.get("request") == "DescribeProcess":
+                state["refused"] += 1
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            upstream = pywps_many.url + "?" + self.path.partition("?")[2]
+            try:
+                with urllib.request.urlopen(upstream, timeout=10) as up:
+                    status, data = up.status, up.read()
+            except urllib.error.HTTPError as error:  # exception reports pass through as sent
+                status, data = error.code, error.read()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = ProcessingEndpoint(
+        id="flaky", protocol="wps", url=f"http://127.0.0.1:{server.server_address[1]}/wps"
+    )
+    http = HttpClient(HostPolicy([endpoint]))
+    service = WpsService(endpoint, http)
+    try:
+        yield service, state
+    finally:
+        await service.close()
+        await http.aclose()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.asyncio
+async def test_an_outage_while_describing_marks_no_process(flaky):
+    """Descriptions that fail because the service does not answer are not remembered against
+    the processes: the list shows no error, and once the service is back they fill in."""
+    service, state = flaky
+    await service.processes()
+    deadline = time.monotonic() + 10
+    while state["refused"] == 0:  # the background describing met the outage
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    listed = await service.processes()
+    assert all(p.error is None for p in listed), [p.error for p in listed if p.error][:2]
+    assert state["refused"] == 1  # it stopped at the first unanswered batch
+    state["down"] = False
+    filled = await _filled(service)
+    assert all(p.job_control for i, p in filled.items() if i != RETIRED)
+    assert all(p.error is None for i, p in filled.items() if i != RETIRED)

@@ -87,7 +87,7 @@ def demo_environment(workspace: Path, environ: dict[str, str]) -> dict[str, str]
     """The environment of the demo's server: its own Jupyter data directory in the workspace
     (the kernels and extensions of the user's data directory stay found through
     ``JUPYTER_PATH``) and the workspace's ``.jupyter`` first on ``JUPYTER_CONFIG_PATH``."""
-    from jupyter_core.paths import jupyter_data_dir
+    from jupyter_core.paths import jupyter_data_dir, jupyter_runtime_dir
 
     workspace = workspace.resolve()
     env = dict(environ)
@@ -97,6 +97,9 @@ def demo_environment(workspace: Path, environ: dict[str, str]) -> dict[str, str]
     data = workspace / DEMO_DATA
     data.mkdir(parents=True, exist_ok=True)
     env["JUPYTER_DATA_DIR"] = str(data)
+    # The runtime folder (server info with its token, kernel connection files) would follow
+    # the data folder into the workspace: it stays where `jupyter server list` looks.
+    env["JUPYTER_RUNTIME_DIR"] = environ.get("JUPYTER_RUNTIME_DIR") or jupyter_runtime_dir()
     env["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (user_data, environ.get("JUPYTER_PATH", "")) if p and p != str(data)
     )

@@ -216,8 +216,8 @@ class SandboxService(ProcessingService):
     async def _start_locked(self) -> None:
         try:
             await self._start_child()
-        except (UpstreamError, UpstreamTimeout, BadRequest) as exc:
-            self._failure = exc.message
+        except Exception as exc:  # info() says why, whatever failed (OSError of a folder too)
+            self._failure = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             raise
         self._failure = None
 

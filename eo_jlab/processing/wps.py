@@ -296,13 +296,17 @@ class WpsService(ProcessingService):
                 tried.update(pending)
                 try:
                     await self._describe_batch(pending)
-                except EOJLabError:  # the service refuses a batch: one by one
-                    for process_id in pending:
+                except EOJLabError as exc:
+                    if not _about_the_request(exc):
+                        return  # not answering (down, slow): the next list tries again
+                    for process_id in pending:  # the service refuses a batch: one by one
                         if process_id not in self._descriptions:
                             try:
                                 await self._describe_one(process_id)
-                            except EOJLabError:
-                                pass  # recorded in _failures by _describe_one
+                            except EOJLabError as one:
+                                if not _about_the_request(one):
+                                    return
+                                # else recorded in _failures by _describe_one
         except asyncio.CancelledError:
             raise
         except Exception:  # never an unretrieved task error; the list stays usable
@@ -316,7 +320,7 @@ class WpsService(ProcessingService):
                 self._remember(description)
         missing = [p for p in process_ids if p not in self._descriptions]
         if missing:
-            raise UpstreamError(f"Not described: {', '.join(missing)}.")
+            raise UpstreamError(f"Not described: {', '.join(missing)}.", {"missing": missing})
 
     def _remember(self, description: ProcessDescription) -> None:
         self._descriptions[description.id] = description
@@ -351,7 +355,8 @@ class WpsService(ProcessingService):
                 f"The WPS service lists the process {process_id!r} but could not describe it: "
                 f"{_reason(exc.message)}"
             )
-            self._failed(process_id, sentence)
+            if _about_the_request(exc):  # an outage says nothing about this process
+                self._failed(process_id, sentence)
             raise UpstreamError(sentence, exc.details) from None
         for element in _descendants(root, "ProcessDescription"):
             if _text(element, "Identifier") == process_id:
@@ -649,6 +654,13 @@ def _description(element: etree._Element) -> ProcessDescription:
         inputs=inputs,
         outputs=outputs,
     )
+
+
+def _about_the_request(exc: EOJLabError) -> bool:
+    """The service answered about what was asked (an exception report, processes it did not
+    describe), as opposed to not answering: refused connections, timeouts, HTTP errors
+    without a report say nothing about a process and are not remembered against it."""
+    return isinstance(exc, BadRequest) or "code" in exc.details or "missing" in exc.details
 
 
 def _reason(message: str) -> str:

@@ -91,7 +91,8 @@ def load_item(href):
             )
             if not path.is_absolute():
                 raise _item_error(href, "is not an absolute path or a URL")
-            item = json.loads(path.read_bytes()[:10_000_000])
+            with path.open("rb") as handle:  # at most 10 MB read, as for a URL
+                item = json.loads(handle.read(10_000_000))
             base = str(path)
     except ProcessError:
         raise
